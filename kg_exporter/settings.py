@@ -1,0 +1,265 @@
+"""Typed settings: a YAML file, overridden by ``KG_EXPORTER_*`` environment variables.
+
+Nested fields use ``__`` in the variable name: ``KG_EXPORTER_LABELS__POD=pod_name`` sets
+``labels.pod``; ``KG_EXPORTER_SINK__URL=http://ms:8080`` sets ``sink.url``. Lists are JSON:
+``KG_EXPORTER_NAMESPACES='["prod","staging"]'``.
+
+A wrong value is one :class:`~kg_exporter.errors.SettingsError` naming the field (``labels.pod``) and
+where the value came from, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from kg_exporter.errors import SettingsError
+
+ENV_PREFIX = "KG_EXPORTER_"
+
+# Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]* (the data model's own rule). A label name that breaks
+# this would make every emitted query a syntax error, so it is refused up front.
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# Cluster and glaciation node ids become the first segment of every subgraph id: keep them readable.
+_SIMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LabelNames(_Frozen):
+    """Metric label names of this installation. They differ between Prometheus setups (kube-prometheus
+    relabels ``exported_namespace``, some use ``kubernetes_namespace``), and every PromQL query we emit
+    selects by them, so they are settings rather than constants."""
+
+    namespace: str = Field("namespace", description="Label holding the Kubernetes namespace.")
+    pod: str = Field("pod", description="Label holding the pod name (cAdvisor, kube-state-metrics).")
+    node: str = Field("node", description="Label holding the node name (kube-state-metrics, Kepler).")
+    container: str = Field("container", description="Label holding the container name (cAdvisor).")
+    instance: str = Field(
+        "instance",
+        description="Label identifying the scrape target of node exporter / DCGM; we match it "
+        "against the node name with a `name(:port)?` regex.",
+    )
+
+    @field_validator("*")
+    @classmethod
+    def _label_name(cls, value: str) -> str:
+        if not _LABEL_NAME.match(value):
+            raise ValueError(f"{value!r} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        return value
+
+
+class Dashboards(_Frozen):
+    """Grafana dashboard UIDs the telemetry subgraphs link to (``{grafana_url}/d/{uid}?var-...``)."""
+
+    workload: str = Field("kg-workload", description="Dashboard for one workload's metrics.")
+    workload_logs: str = Field("kg-workload-logs", description="Dashboard for one workload's logs.")
+    node: str = Field("kg-node", description="Dashboard for one node (node exporter, Kepler, DCGM).")
+    cluster: str = Field("kg-cluster", description="Dashboard for the whole glaciation node.")
+
+
+class SinkSettings(_Frozen):
+    """Where rendered subgraphs go."""
+
+    kind: Literal["subgraph", "graph-store", "glaciation"] = Field(
+        "subgraph",
+        description="API of the sink: `subgraph` (the /subgraph CRUD API, default), `graph-store` "
+        "(SPARQL 1.1 Graph Store HTTP Protocol: Oxigraph, Fuseki, GraphDB) or `glaciation` "
+        "(GLACIATION Metadata Service v0).",
+    )
+    url: AnyHttpUrl = Field(
+        AnyHttpUrl("http://metadata-service:8080"),
+        description="Base URL of the sink (for graph-store: the store endpoint, e.g. "
+        "http://oxigraph:7878/store).",
+    )
+    token_file: Path | None = Field(
+        None,
+        description="File holding a bearer token; re-read when it changes so rotated tokens work. "
+        "A file rather than a value so the token never sits in the config or the environment.",
+    )
+    ca_bundle: Path | None = Field(
+        None, description="PEM file of CAs to trust for https sink URLs (default: system CAs)."
+    )
+    timeout_seconds: float = Field(
+        10.0, gt=0, description="Seconds to wait for one request before it counts as failed."
+    )
+    max_attempts: int = Field(
+        6, ge=1, description="Attempts per request inside one write before the key is re-queued."
+    )
+    backoff_initial_seconds: float = Field(
+        0.2, gt=0, description="First retry delay; doubles per attempt, with full jitter."
+    )
+    backoff_max_seconds: float = Field(30.0, gt=0, description="Cap of the retry delay.")
+
+
+class Settings(BaseSettings):
+    """Everything kg-exporter can be told. Each field says its unit, default and why it exists."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    cluster_id: str = Field(
+        "cluster1",
+        description="Identity of this cluster; the first component of every subgraph id and IRI, so "
+        "two clusters writing into one Metadata Service never collide.",
+    )
+    glaciation_node_id: str = Field(
+        "glaciation-node1",
+        description="Id of the GLACIATION node this cluster is (the whole cluster as one GNode).",
+    )
+    glaciation_node_url: AnyHttpUrl = Field(
+        AnyHttpUrl("https://glaciation-node1.example.org"),
+        description="URL at which the GLACIATION node is reached; recorded in its subgraph.",
+    )
+    iri_base: str = Field(
+        "https://kg-exporter.example.org/",
+        description="Base of every entity IRI we mint; must end with `/` or `#`. Pick one you "
+        "control so the IRIs are yours.",
+    )
+    prometheus_url: AnyHttpUrl = Field(
+        AnyHttpUrl("http://prometheus.monitoring.svc:9090"),
+        description="Prometheus base URL written into telemetry subgraphs (readers query it).",
+    )
+    loki_url: AnyHttpUrl = Field(
+        AnyHttpUrl("http://loki.monitoring.svc:3100"),
+        description="Loki base URL written into workload telemetry subgraphs.",
+    )
+    grafana_url: AnyHttpUrl = Field(
+        AnyHttpUrl("http://grafana.monitoring.svc:3000"),
+        description="Grafana base URL; dashboard links are `{grafana_url}/d/{uid}?var-...`.",
+    )
+    dashboards: Dashboards = Field(default_factory=Dashboards, description="Dashboard UIDs.")
+    labels: LabelNames = Field(
+        default_factory=LabelNames, description="Metric label names of this installation."
+    )
+    rate_window: str = Field(
+        "5m",
+        description="Range of the rate()/avg_over_time() windows in emitted PromQL (a Prometheus "
+        "duration). At least 4x the scrape interval so a rate has samples to work with.",
+    )
+    template_dir: Path | None = Field(
+        None,
+        description="Directory of user templates; a template there overrides the bundled one of "
+        "the same name, the rest fall back to the bundled set.",
+    )
+    namespaces: tuple[str, ...] = Field(
+        (), description="Namespaces to watch; empty means all namespaces."
+    )
+    label_selector: str | None = Field(
+        None, description="Kubernetes label selector restricting which workloads are watched."
+    )
+    sink: SinkSettings = Field(default_factory=SinkSettings, description="Where subgraphs go.")
+
+    @field_validator("cluster_id", "glaciation_node_id")
+    @classmethod
+    def _simple_id(cls, value: str) -> str:
+        if not _SIMPLE_ID.match(value):
+            raise ValueError(
+                f"{value!r} must be 1-63 characters of letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("iri_base")
+    @classmethod
+    def _iri_base(cls, value: str) -> str:
+        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) or any(c in value for c in ' <>"{}|\\^`'):
+            raise ValueError(f"{value!r} is not an absolute IRI")
+        if not value.endswith(("/", "#")):
+            raise ValueError(f"{value!r} must end with '/' or '#'")
+        return value
+
+    @field_validator("rate_window")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not re.match(r"^([0-9]+(ms|s|m|h|d|w|y))+$", value):
+            raise ValueError(f"{value!r} is not a Prometheus duration such as 5m or 1h30m")
+        return value
+
+    @field_validator("template_dir")
+    @classmethod
+    def _template_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{str(value)!r} is not a directory")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file (the file arrives as init kwargs): that is what a
+        # ConfigMap-plus-env Deployment expects.
+        return (env_settings, init_settings)
+
+
+def load_settings(
+    config_file: Path | None = None, *, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read settings from an optional YAML file, then ``KG_EXPORTER_*`` variables, then overrides.
+
+    ``overrides`` (from CLI flags) win over both. Raises :class:`SettingsError` naming the field on
+    any wrong value.
+    """
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if config_file is not None:
+        source = str(config_file)
+        data = _read_yaml(config_file)
+    try:
+        settings = Settings(**data)
+        if overrides:
+            merged = settings.model_dump()
+            merged.update(overrides)
+            settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, source, os.environ)) from exc
+    return settings
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise SettingsError(f"config file {where} is not valid YAML: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"config file {path} must hold a mapping, not {type(loaded).__name__}")
+    return loaded
+
+
+def _describe(exc: ValidationError, source: str, env: Mapping[str, str]) -> str:
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        var = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
+        origin = f"environment variable {var}" if var in env else source
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"setting '{field}' (from {origin}): {message}")
+    return "; ".join(lines)
