@@ -1,0 +1,60 @@
+"""Defensive accessors for raw Kubernetes JSON.
+
+Objects arrive from manifests written by hand and from an API we do not control, so every field may
+be missing or of the wrong type. These accessors never raise: a wrong type reads as absent, and the
+renderer decides what absent means.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# RFC 3339 as the API server writes it; anything else is not exported as an xsd:dateTime.
+_TIMESTAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def sequence(value: object) -> Sequence[Any]:
+    """``value`` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list | tuple) else ()
+
+
+def text(value: object) -> str | None:
+    """``value`` if it is a non-empty string."""
+    return value if isinstance(value, str) and value else None
+
+
+def integer(value: object) -> int | None:
+    """``value`` if it is an integer (booleans are not)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def timestamp(value: object) -> str | None:
+    """``value`` if it is an RFC 3339 timestamp."""
+    return value if isinstance(value, str) and _TIMESTAMP.match(value) else None
+
+
+def string_map(value: object) -> dict[str, str]:
+    """Labels and annotations: only string keys with string values survive."""
+    return {k: v for k, v in mapping(value).items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(obj.get("metadata"))
+
+
+def name_of(obj: Mapping[str, Any]) -> str | None:
+    return text(metadata(obj).get("name"))
+
+
+def namespace_of(obj: Mapping[str, Any]) -> str:
+    """The namespace, defaulting as kubectl does for manifests that leave it out."""
+    return text(metadata(obj).get("namespace")) or "default"

@@ -1,0 +1,44 @@
+"""Kubernetes resource quantities ("500m", "2Gi", "1e3") as numbers."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+_SUFFIX = {
+    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
+    "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
+    "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
+}  # fmt: skip
+_QUANTITY = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]*)?|[+-]?\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]{1,3})?$")
+
+
+def parse_quantity(text: object) -> Decimal | None:
+    """The value of a quantity in base units (cores, bytes, devices); None when it is not one."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, int | float):
+        return Decimal(str(text))
+    if not isinstance(text, str) or len(text) > 64:
+        return None
+    match = _QUANTITY.match(text.strip())
+    if match is None:
+        return None
+    number, suffix = match.group(1), match.group(2) or ""
+    try:
+        value = Decimal(number)
+        if suffix[:1] in {"e", "E"}:
+            return value.scaleb(int(suffix[1:]))
+        return value * _SUFFIX[suffix]
+    except (InvalidOperation, KeyError):
+        return None
+
+
+def as_json_number(value: Decimal) -> int | float:
+    """An exact int where the quantity is whole, else a float (JSON has no decimals)."""
+    integral = value.to_integral_value()
+    if value == integral:
+        return int(integral)
+    return float(value)

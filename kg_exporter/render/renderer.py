@@ -1,0 +1,185 @@
+"""Kubernetes object + settings → subgraph id + JSON-LD document. Pure: no I/O after construction.
+
+A :class:`Renderer` loads and compiles the six templates once (so a broken template fails at start,
+not at the first event) and is then safe to call from any number of tasks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+
+from kg_exporter import objects as o
+from kg_exporter import resources
+from kg_exporter.errors import RenderError
+from kg_exporter.identity import (
+    Iris,
+    ObjectKey,
+    SubgraphKind,
+    glaciation_node_subgraph_id,
+    node_subgraph_id,
+    workload_subgraph_id,
+)
+from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.render.environment import RawJSON, make_environment
+from kg_exporter.render.facts import Lifecycle, node_facts, workload_facts
+from kg_exporter.render.promql import escape_regex
+from kg_exporter.settings import Settings
+
+TEMPLATE_SUFFIX = ".json.j2"
+
+
+@dataclass(frozen=True, slots=True)
+class Subgraph:
+    """One rendered subgraph: what to PUT (``document``) under which id."""
+
+    id: str
+    kind: SubgraphKind
+    document: dict[str, Any]
+
+
+def workload_key(obj: Mapping[str, Any]) -> ObjectKey:
+    """The identity of a Deployment/StatefulSet/Job; :class:`RenderError` if it has none."""
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or kind not in WORKLOAD_KINDS:
+        raise RenderError(f"not a workload kind: {kind!r} (known: {', '.join(WORKLOAD_KINDS)})")
+    name = o.name_of(obj)
+    if name is None:
+        raise RenderError(f"{kind} without metadata.name")
+    return ObjectKey(kind, o.namespace_of(obj), name)
+
+
+def _url(value: object) -> str:
+    return str(value).rstrip("/")
+
+
+class Renderer:
+    """Renders the six subgraph kinds for one cluster's settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.iris = Iris(settings.iri_base, settings.cluster_id)
+        env = make_environment(resources.templates_dir(), settings.template_dir)
+        try:
+            self._templates = {
+                kind: env.get_template(kind.value + TEMPLATE_SUFFIX) for kind in SubgraphKind
+            }
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"cannot load template: {_describe_template_error(exc)}") from exc
+        gnode_iri = self.iris.glaciation_node(settings.glaciation_node_id)
+        grafana = _url(settings.grafana_url)
+        self._common: dict[str, Any] = {
+            "context": RawJSON(json.dumps(resources.context(), ensure_ascii=True)),
+            "cluster": {"id": settings.cluster_id, "iri": self.iris.cluster_iri()},
+            "glaciation_node": {
+                "id": settings.glaciation_node_id,
+                "iri": gnode_iri,
+                "url": _url(settings.glaciation_node_url),
+                "telemetry_iri": Iris.child(gnode_iri, "telemetry"),
+            },
+            "prometheus": {"url": _url(settings.prometheus_url), "iri": self.iris.service("prometheus")},
+            "loki": {"url": _url(settings.loki_url), "iri": self.iris.service("loki")},
+            "grafana": {"url": grafana, "iri": self.iris.service("grafana")},
+            "dashboards": settings.dashboards,
+            "labels": settings.labels,
+            "rate_window": settings.rate_window,
+            "dashboard_url": lambda uid, **params: f"{grafana}/d/{uid}?"
+            + urlencode({f"var-{k}": v for k, v in params.items()}),
+        }
+
+    def _render(self, kind: SubgraphKind, subgraph_id: str, **variables: Any) -> Subgraph:
+        template = self._templates[kind]
+        try:
+            text = template.render(self._common, **variables)
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"template {template.name}: {_describe_template_error(exc)}") from exc
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            # Only a template with literal JSON mistakes gets here: printed values are encoded.
+            raise RenderError(
+                f"template {template.name} produced invalid JSON at line {exc.lineno} "
+                f"column {exc.colno}: {exc.msg}"
+            ) from exc
+        if not isinstance(document, dict):
+            raise RenderError(f"template {template.name} must produce a JSON object")
+        return Subgraph(subgraph_id, kind, document)
+
+    def workload(
+        self, obj: Mapping[str, Any], *, lifecycle: Lifecycle | None = None
+    ) -> tuple[Subgraph, Subgraph]:
+        """The workload and workload-telemetry subgraphs of a Deployment/StatefulSet/Job.
+
+        ``lifecycle`` is what the daemon observed; without it the object's own status decides.
+        """
+        key = workload_key(obj)
+        spec = WORKLOAD_KINDS[key.kind]
+        if lifecycle is None:
+            lifecycle = Lifecycle.from_observation(spec.observe(obj))
+        facts = workload_facts(obj, key, self.iris, lifecycle)
+        facts["type_iri"] = spec.type_iri
+        facts["pod_regex"] = escape_regex(facts["name"]) + spec.pod_suffix
+        facts["telemetry_iri"] = Iris.child(facts["iri"], "telemetry")
+        cluster = self.settings.cluster_id
+        return (
+            self._render(
+                SubgraphKind.WORKLOAD, workload_subgraph_id(cluster, key), workload=facts
+            ),
+            self._render(
+                SubgraphKind.WORKLOAD_TELEMETRY,
+                workload_subgraph_id(cluster, key, telemetry=True),
+                workload=facts,
+            ),
+        )
+
+    def node(self, obj: Mapping[str, Any], *, present: bool = True) -> tuple[Subgraph, Subgraph]:
+        """The node and node-telemetry subgraphs; ``present=False`` once the node has left."""
+        if obj.get("kind", NODE_KIND) != NODE_KIND:
+            raise RenderError(f"not a Node: {obj.get('kind')!r}")
+        name = o.name_of(obj)
+        if name is None:
+            raise RenderError("Node without metadata.name")
+        facts = node_facts(obj, name, self.iris, present=present)
+        facts["telemetry_iri"] = Iris.child(facts["iri"], "telemetry")
+        facts["instance_regex"] = escape_regex(name) + "(:[0-9]+)?"
+        cluster = self.settings.cluster_id
+        return (
+            self._render(SubgraphKind.NODE, node_subgraph_id(cluster, name), node=facts),
+            self._render(
+                SubgraphKind.NODE_TELEMETRY,
+                node_subgraph_id(cluster, name, telemetry=True),
+                node=facts,
+            ),
+        )
+
+    def glaciation_node(self, node_names: Iterable[str]) -> tuple[Subgraph, Subgraph]:
+        """The glaciation-node subgraph (listing its worker nodes) and its telemetry."""
+        members = [
+            {"name": name, "iri": self.iris.node(name)} for name in sorted(set(node_names))
+        ]
+        cluster, gnode = self.settings.cluster_id, self.settings.glaciation_node_id
+        return (
+            self._render(
+                SubgraphKind.GLACIATION_NODE,
+                glaciation_node_subgraph_id(cluster, gnode),
+                members=members,
+            ),
+            self._render(
+                SubgraphKind.GLACIATION_NODE_TELEMETRY,
+                glaciation_node_subgraph_id(cluster, gnode, telemetry=True),
+                members=members,
+            ),
+        )
+
+
+def _describe_template_error(exc: jinja2.TemplateError) -> str:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"template {exc.name!r} not found"
+    return str(exc)

@@ -1,0 +1,1 @@
+"""Lifecycle rules and the minimal per-object state the daemon keeps."""
