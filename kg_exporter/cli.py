@@ -1,0 +1,99 @@
+"""Command line: arguments → settings → the function that does the work. No logic lives here.
+
+Exit codes are shared by every command: 0 done, 1 done but something failed (listed on stderr),
+2 usage, settings or connection error (nothing was done).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kg_exporter.errors import KgExporterError, SettingsError
+from kg_exporter.settings import Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    config: Path | None = getattr(args, "config", None)
+    return load_settings(config)
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from kg_exporter.commands.render import render_command
+
+    return render_command(args.paths, _settings(args), fmt=args.format, out=sys.stdout)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from kg_exporter.validate import validate_files
+
+    return validate_files(args.files)
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="YAML settings file (KG_EXPORTER_* environment variables override it)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kg-exporter",
+        description="Keep a knowledge graph of Kubernetes workloads and their telemetry sources "
+        "up to date in a Metadata Service.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser(
+        "render",
+        help="render the subgraphs of manifest files offline and print them",
+        description="Read manifests (multi-document YAML, JSON, `kubectl get -o json` Lists; "
+        "files or directories) and print every subgraph they yield.",
+    )
+    render.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    render.add_argument(
+        "--format",
+        choices=("jsonld", "turtle", "nquads"),
+        default="jsonld",
+        help="jsonld: {\"subgraphs\": [{id, kind, document}]}; turtle: one block per subgraph; "
+        "nquads: one named graph per subgraph (default: jsonld)",
+    )
+    _add_config(render)
+    render.set_defaults(handler=_cmd_render)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check JSON-LD documents against the SHACL shapes",
+        description="Check JSON-LD files (one document, an array of documents, or the output of "
+        "`render`) against the shapes; exit 1 when any fails.",
+    )
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.set_defaults(handler=_cmd_validate)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except SettingsError as exc:
+        print(f"kg-exporter: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KgExporterError as exc:
+        print(f"kg-exporter: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

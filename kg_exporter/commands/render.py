@@ -1,0 +1,80 @@
+"""`kg-exporter render`: manifests → subgraphs on stdout, notes on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from kg_exporter.errors import ManifestError
+from kg_exporter.identity import subgraph_graph_iri
+from kg_exporter.manifests import Manifest, read_manifests
+from kg_exporter.render.batch import Skipped, render_objects
+from kg_exporter.render.renderer import Renderer, Subgraph
+from kg_exporter.settings import Settings
+
+
+def _objects(
+    paths: Iterable[Path], errors: list[ManifestError]
+) -> Iterator[tuple[dict[str, Any], str]]:
+    for item in read_manifests(paths):
+        if isinstance(item, Manifest):
+            yield item.obj, item.where
+        else:
+            errors.append(item)
+            print(f"error: {item}", file=sys.stderr)
+
+
+def _write_jsonld(subgraphs: Iterable[Subgraph], out: TextIO) -> None:
+    # Streamed, so a directory of 10,000 workloads never sits in memory as one document.
+    out.write('{"subgraphs": [')
+    for index, subgraph in enumerate(subgraphs):
+        entry = {"id": subgraph.id, "kind": subgraph.kind.value, "document": subgraph.document}
+        out.write(("\n" if index == 0 else ",\n") + json.dumps(entry, ensure_ascii=False))
+    out.write("\n]}\n")
+
+
+def _write_rdf(subgraphs: Iterable[Subgraph], out: TextIO, fmt: str) -> None:
+    from rdflib import Dataset, URIRef
+
+    from kg_exporter.validate import to_graph
+
+    for subgraph in subgraphs:
+        graph = to_graph(subgraph.document)
+        if fmt == "nquads":
+            dataset = Dataset()
+            named = dataset.graph(URIRef(subgraph_graph_iri(subgraph.id)))
+            for triple in graph:
+                named.add(triple)
+            out.write(dataset.serialize(format="nquads"))
+        else:
+            out.write(f"# subgraph {subgraph.id} ({subgraph.kind.value})\n")
+            out.write(graph.serialize(format="turtle"))
+            out.write("\n")
+
+
+def render_command(paths: list[Path], settings: Settings, *, fmt: str, out: TextIO) -> int:
+    """Render every subgraph the manifests yield; 1 when some input could not be read."""
+    renderer = Renderer(settings)
+    errors: list[ManifestError] = []
+    skipped = 0
+
+    def subgraphs() -> Iterator[Subgraph]:
+        nonlocal skipped
+        for result in render_objects(_objects(paths, errors), renderer):
+            if isinstance(result, Skipped):
+                skipped += 1
+                print(f"note: {result.where}: skipped: {result.reason}", file=sys.stderr)
+            else:
+                yield result
+
+    if fmt == "jsonld":
+        _write_jsonld(subgraphs(), out)
+    else:
+        _write_rdf(subgraphs(), out, fmt)
+    if errors:
+        print(f"{len(errors)} input error(s); the rest was rendered", file=sys.stderr)
+        return 1
+    return 0
