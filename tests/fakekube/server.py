@@ -1,0 +1,186 @@
+"""The aiohttp application and its lifecycle, on whatever event loop runs it.
+
+``control.FakeKube`` runs this on a private thread; everything here assumes that loop only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from . import discovery
+from .errors import KubeError
+from .handlers import ResourceHandlers
+from .paging import Pager
+from .paths import parse_target, verb_of
+from .state import Faults, RequestRecord, Settings, Stats
+from .store import Store
+from .watching import OpenWatch, WatchStream
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_NOT_FOUND = KubeError(404, "NotFound", "the server could not find the requested resource")
+
+
+def _status_response(exc: KubeError) -> web.Response:
+    return web.json_response(exc.to_status(), status=exc.code)
+
+
+class FakeKubeServer:
+    def __init__(self, settings: Settings | None = None, *, history_limit: int = 10_000) -> None:
+        self.settings = settings or Settings()
+        self.store = Store(history_limit=history_limit)
+        self.faults = Faults()
+        self.stats = Stats()
+        self.open_watches: set[OpenWatch] = set()
+        self._pager = Pager()
+        watches = WatchStream(
+            store=self.store,
+            settings=self.settings,
+            faults=self.faults,
+            stats=self.stats,
+            open_watches=self.open_watches,
+        )
+        self._resources = ResourceHandlers(self.store, self._pager, watches)
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._restore: asyncio.TimerHandle | None = None
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_get("/version", self._json_of(lambda: discovery.VERSION))
+        app.router.add_get("/api", self._json_of(discovery.core_versions))
+        app.router.add_get("/apis", self._json_of(discovery.group_list))
+        for probe in ("/healthz", "/readyz", "/livez"):
+            app.router.add_get(probe, self._ok)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        # A short shutdown timeout: stop() ends watches itself and must not wait on clients.
+        self._runner = web.AppRunner(self.make_app(), shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        await self._listen(host, port)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._restore is not None:
+            self._restore.cancel()
+        self.store.end_watches(abrupt=False)
+        await asyncio.sleep(0)  # let watch handlers see the end and write their EOF
+        self._abort_connections()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _listen(self, host: str, port: int) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        await self._site.start()
+        # Port 0 binds a free port; the runner knows which one it got.
+        self.host, self.port = host, self._runner.addresses[-1][1]
+
+    def _abort_connections(self) -> None:
+        if self._runner is not None and self._runner.server is not None:
+            for conn in self._runner.server.connections:
+                if conn.transport is not None:
+                    conn.transport.abort()
+
+    # -- faults --------------------------------------------------------------------------
+
+    async def set_unavailable(self, seconds: float, *, refuse: bool) -> None:
+        """Be down for ``seconds`` (``math.inf``: until called with 0). Open watches break,
+        as they would when the apiserver goes away. ``refuse`` closes the listening socket
+        (connection refused) instead of answering 503."""
+        loop = asyncio.get_running_loop()
+        if self._restore is not None:
+            self._restore.cancel()
+            self._restore = None
+        if seconds <= 0:
+            await self._up()
+            return
+        self.faults.unavailable_until = loop.time() + seconds
+        self.faults.refuse = refuse
+        self.store.end_watches(abrupt=True)
+        if refuse and self._site is not None:
+            await self._site.stop()
+            self._site = None
+            self._abort_connections()
+        if not math.isinf(seconds):
+            self._restore = loop.call_later(seconds, lambda: asyncio.ensure_future(self._up()))
+
+    async def _up(self) -> None:
+        self._restore = None
+        self.faults.unavailable_until = -math.inf
+        if self._site is None and self._runner is not None:
+            await self._listen(self.host, self.port)
+
+    # -- request handling ----------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        target = parse_target(request.path)
+        verb = verb_of(request.method, target, request.query)
+        status = 500
+        try:
+            resp = await self._guarded(request, handler, verb)
+            status = resp.status
+            return resp
+        except KubeError as exc:
+            status = exc.code
+            return _status_response(exc)
+        finally:
+            self.stats.record(RequestRecord(verb, request.path, request.query_string, status))
+
+    async def _guarded(
+        self, request: web.Request, handler: Handler, verb: str
+    ) -> web.StreamResponse:
+        if self.faults.unavailable(asyncio.get_running_loop().time()):
+            if self.faults.refuse and request.transport is not None:
+                request.transport.abort()  # a kept-alive connection is reset, not answered
+            raise KubeError(503, "ServiceUnavailable", "the server is currently unavailable")
+        token = self.settings.token
+        if token is not None and request.headers.get("Authorization") != f"Bearer {token}":
+            raise KubeError(401, "Unauthorized", "Unauthorized")
+        injected = self.faults.take_request_failure(verb)
+        if injected is not None:
+            raise KubeError(injected, "InternalError", f"injected failure ({injected})")
+        return await handler(request)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        target = parse_target(request.path)
+        if target is not None:
+            return await self._resources.handle(request, target)
+        if request.method == "GET":
+            parts = [p for p in request.path.split("/") if p]
+            doc = None
+            if parts == ["api", "v1"]:
+                doc = discovery.resource_list("", "v1")
+            elif len(parts) == 2 and parts[0] == "apis":
+                doc = discovery.group(parts[1])
+            elif len(parts) == 3 and parts[0] == "apis":
+                doc = discovery.resource_list(parts[1], parts[2])
+            if doc is not None:
+                return web.json_response(doc)
+        raise _NOT_FOUND
+
+    @staticmethod
+    def _json_of(make: Callable[[], object]) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return web.json_response(make())
+
+        return handler
+
+    @staticmethod
+    async def _ok(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")

@@ -1,0 +1,192 @@
+"""The watch stream: newline-delimited JSON events over one chunked HTTP response.
+
+Mirrors the apiserver: replay (initial ADDED or history after resourceVersion), then live
+events; label-selector watches see objects enter (ADDED) and leave (DELETED); BOOKMARKs when
+asked; a clean end after timeoutSeconds; a 410 as an ERROR event, not as an HTTP status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from . import errors
+from .errors import KubeError
+from .paths import Target
+from .resources import Obj, Resource
+from .selectors import Selector
+from .state import Faults, Settings, Stats
+from .store import Change, EventType, StreamEnd, Store, Subscription
+
+_TRUE = frozenset({"true", "1"})
+
+
+@dataclass(eq=False)
+class OpenWatch:
+    request: web.Request
+    subscription: Subscription | None = None
+
+
+def to_event(change: Change, selector: Selector) -> tuple[str, Obj] | None:
+    """The event this watch should see for a change, if any."""
+    now, before = selector.matches(change.obj), selector.matches(change.old)
+    if change.type is EventType.ADDED:
+        return (EventType.ADDED, change.obj) if now else None
+    if change.type is EventType.DELETED:
+        return (EventType.DELETED, change.obj) if now else None
+    if now and before:
+        return (EventType.MODIFIED, change.obj)
+    if now:
+        return (EventType.ADDED, change.obj)
+    if before:
+        # The apiserver reports an object leaving the selection as DELETED (with its new state).
+        return (EventType.DELETED, change.obj)
+    return None
+
+
+def bookmark(res: Resource, rv: int) -> Obj:
+    return {
+        "kind": res.kind,
+        "apiVersion": res.api_version,
+        "metadata": {"resourceVersion": str(rv)},
+    }
+
+
+def _since(query: Mapping[str, str]) -> int | None:
+    raw = query.get("resourceVersion", "")
+    if raw in ("", "0"):
+        return None  # "start from the current state": synthetic ADDED for everything
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise errors.bad_request(f"invalid resource version: {raw!r}") from exc
+
+
+def _timeout(query: Mapping[str, str], settings: Settings) -> float | None:
+    raw = query.get("timeoutSeconds")
+    if raw is None:
+        return settings.default_watch_timeout
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise errors.bad_request(f"invalid timeoutSeconds: {raw!r}") from exc
+    return seconds if seconds > 0 else settings.default_watch_timeout
+
+
+class WatchStream:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        faults: Faults,
+        stats: Stats,
+        open_watches: set[OpenWatch],
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._faults = faults
+        self._stats = stats
+        self._open = open_watches
+
+    async def serve(self, request: web.Request, target: Target) -> web.StreamResponse:
+        query = request.query
+        # Everything that can fail as a plain HTTP error is checked before the 200 goes out.
+        try:
+            selector = Selector.parse(query.get("labelSelector"), query.get("fieldSelector"))
+        except ValueError as exc:
+            raise errors.bad_request(str(exc)) from exc
+        since = _since(query)
+        timeout = _timeout(query, self._settings)
+        bookmarks = query.get("allowWatchBookmarks", "").lower() in _TRUE
+
+        error: KubeError | None = None
+        sub: Subscription | None = None
+        forced = self._faults.take_watch_failure()
+        if forced is not None and forced != 410:
+            raise KubeError(forced, "InternalError", f"injected watch failure ({forced})")
+        if forced == 410:
+            current = self._store.resource_version
+            error = errors.too_old(since if since is not None else current, current)
+        else:
+            try:
+                sub = self._store.subscribe(target.resource, target.namespace, since)
+            except KubeError as exc:
+                error = exc
+
+        watch = OpenWatch(request, sub)
+        self._open.add(watch)
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        resp.enable_chunked_encoding()
+        try:
+            await resp.prepare(request)
+            if error is not None:
+                # The apiserver reports an expired resourceVersion inside a 200 stream.
+                await self._send(resp, "ERROR", error.to_status())
+            elif sub is not None:
+                abrupt = await self._pump(
+                    request, resp, target.resource, sub, selector, since, timeout, bookmarks
+                )
+                if abrupt:
+                    return resp
+            await resp.write_eof()
+        except ConnectionError:
+            pass  # the client went away; nothing to tell it
+        finally:
+            if sub is not None:
+                self._store.unsubscribe(sub)
+            self._open.discard(watch)
+        return resp
+
+    async def _pump(
+        self,
+        request: web.Request,
+        resp: web.StreamResponse,
+        res: Resource,
+        sub: Subscription,
+        selector: Selector,
+        since: int | None,
+        timeout: float | None,
+        bookmarks: bool,
+    ) -> bool:
+        """Stream until timeout, client loss or a StreamEnd; True if the end was abrupt."""
+        loop = asyncio.get_running_loop()
+        interval = self._settings.bookmark_interval
+        deadline = loop.time() + timeout if timeout else None
+        next_bookmark = loop.time() + interval if bookmarks else None
+        while True:
+            now = loop.time()
+            if deadline is not None and now >= deadline:
+                return False
+            if request.transport is None or request.transport.is_closing():
+                return False
+            if next_bookmark is not None and now >= next_bookmark and sub.queue.empty():
+                # Queue empty: every change up to the current version has been sent, so the
+                # bookmark cannot make the client skip one.
+                rv = max(self._store.resource_version, since or 0)
+                await self._send(resp, "BOOKMARK", bookmark(res, rv))
+                next_bookmark = now + interval
+                continue
+            wake = [t for t in (deadline, next_bookmark) if t is not None]
+            wait = min([*wake, now + self._settings.liveness_check]) - now
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), max(wait, 0))
+            except TimeoutError:
+                continue
+            if isinstance(item, StreamEnd):
+                if item.abrupt and request.transport is not None:
+                    # A reset mid-stream: the client sees a broken chunked body, not an EOF.
+                    request.transport.abort()
+                return item.abrupt
+            event = to_event(item, selector)
+            if event is not None:
+                await self._send(resp, event[0], event[1])
+
+    async def _send(self, resp: web.StreamResponse, kind: str, obj: Obj) -> None:
+        line = json.dumps({"type": kind, "object": obj}, separators=(",", ":")) + "\n"
+        await resp.write(line.encode())
+        self._stats.events_sent[kind] += 1
