@@ -1,0 +1,73 @@
+"""Reading manifests: every format, and a clear error with file and line for what cannot be read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kg_exporter.errors import ManifestError
+from kg_exporter.manifests import Manifest, read_manifests
+from tests.conftest import EXAMPLES
+
+
+def read(*paths: Path) -> tuple[list[Manifest], list[ManifestError]]:
+    items = list(read_manifests(paths))
+    return (
+        [i for i in items if isinstance(i, Manifest)],
+        [i for i in items if isinstance(i, ManifestError)],
+    )
+
+
+def test_examples_directory(tmp_path: Path) -> None:
+    objects, errors = read(EXAMPLES)
+    assert not errors
+    kinds = sorted({m.obj["kind"] for m in objects})
+    assert kinds == ["ConfigMap", "Deployment", "Job", "Node", "Secret", "StatefulSet"]
+    assert all(m.line >= 1 for m in objects)
+
+
+def test_multi_document_yaml_records_lines(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("kind: Deployment\nmetadata: {name: a}\n---\n---\nkind: Job\nmetadata: {name: b}\n")
+    objects, errors = read(path)
+    assert not errors
+    assert [(m.obj["metadata"]["name"], m.line) for m in objects] == [("a", 1), ("b", 5)]
+
+
+def test_kubectl_list_json_and_typed_lists(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps({"kind": "List", "items": [{"kind": "Node", "metadata": {"name": "n"}}]}))
+    typed = tmp_path / "typed.json"
+    typed.write_text(json.dumps({"kind": "DeploymentList", "items": [{"metadata": {"name": "d"}}]}))
+    objects, errors = read(path, typed)
+    assert not errors
+    assert [m.obj["kind"] for m in objects] == ["Node", "Deployment"]
+
+
+def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("kind: Deployment\nmetadata: {name: a}\n---\nkind: [unclosed\n")
+    objects, errors = read(path)
+    assert [m.obj["metadata"]["name"] for m in objects] == ["a"]
+    assert len(errors) == 1
+    assert f"{path}:" in str(errors[0]) and "not valid YAML" in str(errors[0])
+    assert str(errors[0]).split(":")[1] in {"4", "5"}
+
+
+def test_broken_json_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{\n  "kind": "Node",\n  "metadata": {name}\n}\n')
+    _, errors = read(path)
+    assert len(errors) == 1 and str(errors[0]).startswith(f"{path}:3: not valid JSON")
+
+
+def test_scalars_missing_files_and_binary(tmp_path: Path) -> None:
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just a string\n")
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    _, errors = read(scalar, binary, tmp_path / "missing.yaml")
+    messages = [str(e) for e in errors]
+    assert any("expected a Kubernetes object" in m for m in messages)
+    assert any("cannot read" in m for m in messages)
+    assert any("no such file or directory" in m for m in messages)
