@@ -46,13 +46,15 @@ class FakeKube:
         default_watch_timeout: float | None = None,
         history_limit: int = 10_000,
         kubeconfig_path: str | Path | None = None,
+        validate: bool = True,
     ) -> None:
         settings = Settings(
             token=token,
             bookmark_interval=bookmark_interval,
             default_watch_timeout=default_watch_timeout,
         )
-        self._server = FakeKubeServer(settings, history_limit=history_limit)
+        # validate: refuse (422) objects kubernetes_asyncio could not deserialize (validation.py).
+        self._server = FakeKubeServer(settings, history_limit=history_limit, validate=validate)
         self._port = port
         self._kubeconfig_wanted = Path(kubeconfig_path) if kubeconfig_path else None
         self._kubeconfig: Path | None = None
@@ -179,7 +181,7 @@ class FakeKube:
         )  # type: ignore[no-any-return]
 
     def patch_status(self, kind: str, namespace: str | None, name: str, status: Obj) -> Obj:
-        """JSON-merge-patch ``status`` only, as a controller's /status write (no generation bump)."""
+        """Merge-patch ``status`` only, like a controller's /status write (generation stays)."""
         res = find_resource(kind)
         return self._call(
             lambda: self._server.store.patch(
@@ -270,6 +272,7 @@ class FakeKube:
 
     @property
     def request_log(self) -> list[RequestRecord]:
+        """Completed requests with their status, in completion order (a watch: when it ends)."""
         return self._call(lambda: list(self._server.stats.log))
 
     def request_count(self, verb: str | None = None, path: str | None = None) -> int:

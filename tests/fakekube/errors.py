@@ -89,3 +89,22 @@ def expired(message: str) -> KubeError:
 def too_old(requested: int, oldest: int) -> KubeError:
     """What a watch from a compacted resourceVersion gets, as an ERROR event."""
     return expired(f"too old resource version: {requested} ({oldest})")
+
+
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    410: "Expired",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+def injected(code: int) -> KubeError:
+    """A failure a test asked for, with the reason the apiserver gives that code."""
+    return KubeError(code, _REASONS.get(code, "InternalError"), f"injected failure ({code})")

@@ -15,7 +15,7 @@ from .paging import Pager
 from .patch import JSON_PATCH_TYPE, MERGE_TYPES, json_patch, merge_patch
 from .paths import Target, is_watch
 from .resources import Obj, Resource
-from .selectors import Selector
+from .selection import Selector
 from .store import Store
 from .watching import WatchStream
 

@@ -30,6 +30,11 @@ class Resource:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
+    def model(self) -> str:
+        """The kubernetes_asyncio model class name, e.g. ``V1Deployment``."""
+        return f"{self.version.capitalize()}{self.kind}"
+
+    @property
     def list_kind(self) -> str:
         return f"{self.kind}List"
 

@@ -12,13 +12,15 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import discovery
+from . import discovery, errors
 from .errors import KubeError
 from .handlers import ResourceHandlers
 from .paging import Pager
 from .paths import parse_target, verb_of
+from .resources import Obj
 from .state import Faults, RequestRecord, Settings, Stats
 from .store import Store
+from .validation import ModelValidator
 from .watching import OpenWatch, WatchStream
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,13 @@ def _status_response(exc: KubeError) -> web.Response:
 
 
 class FakeKubeServer:
-    def __init__(self, settings: Settings | None = None, *, history_limit: int = 10_000) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        history_limit: int = 10_000,
+        validate: bool = True,
+    ) -> None:
         self.settings = settings or Settings()
         self.store = Store(history_limit=history_limit)
         self.faults = Faults()
@@ -51,22 +59,24 @@ class FakeKubeServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._restore: asyncio.TimerHandle | None = None
+        self._validate = validate
+        self._validator: ModelValidator | None = None
         self.host = "127.0.0.1"
         self.port = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
+        # One catch-all route: kubernetes_asyncio asks for "/version/", "/apis/" and "/api/"
+        # with a trailing slash, which the apiserver accepts, so paths are normalized here.
         app = web.Application(middlewares=[self._middleware])
-        app.router.add_get("/version", self._json_of(lambda: discovery.VERSION))
-        app.router.add_get("/api", self._json_of(discovery.core_versions))
-        app.router.add_get("/apis", self._json_of(discovery.group_list))
-        for probe in ("/healthz", "/readyz", "/livez"):
-            app.router.add_get(probe, self._ok)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        if self._validate:
+            self._validator = ModelValidator()  # needs this loop: it owns an aiohttp session
+            self.store.validate = self._validator
         # A short shutdown timeout: stop() ends watches itself and must not wait on clients.
         self._runner = web.AppRunner(self.make_app(), shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
@@ -76,12 +86,21 @@ class FakeKubeServer:
     async def stop(self) -> None:
         if self._restore is not None:
             self._restore.cancel()
+        # Like a gracefully terminating apiserver: watches end cleanly (EOF) first; whatever
+        # is still open after a moment is cut.
         self.store.end_watches(abrupt=False)
-        await asyncio.sleep(0)  # let watch handlers see the end and write their EOF
+        ended = [asyncio.create_task(w.ended.wait()) for w in self.open_watches]
+        if ended:
+            _, late = await asyncio.wait(ended, timeout=1.0)
+            for task in late:
+                task.cancel()
         self._abort_connections()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._validator is not None:
+            await self._validator.close()
+            self._validator = None
 
     async def _listen(self, host: str, port: int) -> None:
         assert self._runner is not None
@@ -131,6 +150,7 @@ class FakeKubeServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         target = parse_target(request.path)
         verb = verb_of(request.method, target, request.query)
+        self.stats.requests[(verb, request.path)] += 1
         status = 500
         try:
             resp = await self._guarded(request, handler, verb)
@@ -140,7 +160,7 @@ class FakeKubeServer:
             status = exc.code
             return _status_response(exc)
         finally:
-            self.stats.record(RequestRecord(verb, request.path, request.query_string, status))
+            self.stats.log.append(RequestRecord(verb, request.path, request.query_string, status))
 
     async def _guarded(
         self, request: web.Request, handler: Handler, verb: str
@@ -154,7 +174,7 @@ class FakeKubeServer:
             raise KubeError(401, "Unauthorized", "Unauthorized")
         injected = self.faults.take_request_failure(verb)
         if injected is not None:
-            raise KubeError(injected, "InternalError", f"injected failure ({injected})")
+            raise errors.injected(injected)
         return await handler(request)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -162,25 +182,25 @@ class FakeKubeServer:
         if target is not None:
             return await self._resources.handle(request, target)
         if request.method == "GET":
-            parts = [p for p in request.path.split("/") if p]
-            doc = None
-            if parts == ["api", "v1"]:
-                doc = discovery.resource_list("", "v1")
-            elif len(parts) == 2 and parts[0] == "apis":
-                doc = discovery.group(parts[1])
-            elif len(parts) == 3 and parts[0] == "apis":
-                doc = discovery.resource_list(parts[1], parts[2])
+            doc = _discovery_doc([p for p in request.path.split("/") if p])
             if doc is not None:
                 return web.json_response(doc)
+            if request.path.rstrip("/") in ("/healthz", "/readyz", "/livez"):
+                return web.Response(text="ok")
         raise _NOT_FOUND
 
-    @staticmethod
-    def _json_of(make: Callable[[], object]) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            return web.json_response(make())
 
-        return handler
-
-    @staticmethod
-    async def _ok(request: web.Request) -> web.StreamResponse:
-        return web.Response(text="ok")
+def _discovery_doc(parts: list[str]) -> Obj | None:
+    if parts == ["version"]:
+        return discovery.VERSION
+    if parts == ["api"]:
+        return discovery.core_versions()
+    if parts == ["apis"]:
+        return discovery.group_list()
+    if parts == ["api", "v1"]:
+        return discovery.resource_list("", "v1")
+    if len(parts) == 2 and parts[0] == "apis":
+        return discovery.group(parts[1])
+    if len(parts) == 3 and parts[0] == "apis":
+        return discovery.resource_list(parts[1], parts[2])
+    return None

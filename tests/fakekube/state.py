@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 class Settings:
     token: str | None = "fake-token"  # None: accept any (or no) Authorization header
     bookmark_interval: float = 1.0  # seconds; the real apiserver sends one about every minute
-    # Seconds a watch without timeoutSeconds stays open. The apiserver picks 30–60 min; None
+    # Seconds a watch without timeoutSeconds stays open. The apiserver picks 30-60 min; None
     # keeps it open until the test drops it or the server stops.
     default_watch_timeout: float | None = None
     # How often an idle watch checks whether its client went away (aiohttp does not tell it).
@@ -31,13 +31,11 @@ class RequestRecord:
 
 @dataclass
 class Stats:
+    # Counted on arrival, so a watch that is still open already counts.
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)  # (verb, path) → n
+    # Appended on completion, when the status is known (a watch: when its stream ends).
     log: list[RequestRecord] = field(default_factory=list)
     events_sent: Counter[str] = field(default_factory=Counter)  # event type → n
-
-    def record(self, record: RequestRecord) -> None:
-        self.requests[(record.verb, record.path)] += 1
-        self.log.append(record)
 
 
 @dataclass

@@ -88,7 +88,11 @@ def _without_rv(obj: Obj) -> Obj:
 
 class Store:
     def __init__(
-        self, *, history_limit: int = 10_000, clock: Callable[[], datetime] = utc_now
+        self,
+        *,
+        history_limit: int = 10_000,
+        clock: Callable[[], datetime] = utc_now,
+        validate: Callable[[Resource, Obj], None] | None = None,
     ) -> None:
         self._objects: dict[ObjectKey, Obj] = {}
         self._rv = 0
@@ -98,6 +102,7 @@ class Store:
         self._history_limit = history_limit
         self._subs: set[Subscription] = set()
         self._clock = clock
+        self.validate = validate  # raises KubeError for an object that must not be stored
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -308,6 +313,8 @@ class Store:
         return self._rv
 
     def _write(self, res: Resource, key: ObjectKey, new: Obj, old: Obj | None) -> Obj:
+        if self.validate is not None:
+            self.validate(res, new)
         rv = self._stamp(new)
         self._objects[key] = new
         kind = EventType.ADDED if old is None else EventType.MODIFIED

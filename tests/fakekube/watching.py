@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -18,9 +18,9 @@ from . import errors
 from .errors import KubeError
 from .paths import Target
 from .resources import Obj, Resource
-from .selectors import Selector
+from .selection import Selector
 from .state import Faults, Settings, Stats
-from .store import Change, EventType, StreamEnd, Store, Subscription
+from .store import Change, EventType, Store, StreamEnd, Subscription
 
 _TRUE = frozenset({"true", "1"})
 
@@ -29,6 +29,7 @@ _TRUE = frozenset({"true", "1"})
 class OpenWatch:
     request: web.Request
     subscription: Subscription | None = None
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # set once the handler is done
 
 
 def to_event(change: Change, selector: Selector) -> tuple[str, Obj] | None:
@@ -56,25 +57,31 @@ def bookmark(res: Resource, rv: int) -> Obj:
     }
 
 
-def _since(query: Mapping[str, str]) -> int | None:
-    raw = query.get("resourceVersion", "")
-    if raw in ("", "0"):
-        return None  # "start from the current state": synthetic ADDED for everything
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise errors.bad_request(f"invalid resource version: {raw!r}") from exc
+@dataclass(frozen=True)
+class WatchOptions:
+    selector: Selector
+    since: int | None  # None: start with the current state as synthetic ADDED events
+    seconds: float | None  # how long the stream stays open; None: until ended
+    bookmarks: bool
 
-
-def _timeout(query: Mapping[str, str], settings: Settings) -> float | None:
-    raw = query.get("timeoutSeconds")
-    if raw is None:
-        return settings.default_watch_timeout
-    try:
-        seconds = float(raw)
-    except ValueError as exc:
-        raise errors.bad_request(f"invalid timeoutSeconds: {raw!r}") from exc
-    return seconds if seconds > 0 else settings.default_watch_timeout
+    @classmethod
+    def parse(cls, query: Mapping[str, str], settings: Settings) -> WatchOptions:
+        """Every query error surfaces here, before the 200 goes out."""
+        try:
+            selector = Selector.parse(query.get("labelSelector"), query.get("fieldSelector"))
+        except ValueError as exc:
+            raise errors.bad_request(str(exc)) from exc
+        raw_rv = query.get("resourceVersion", "")
+        raw_timeout = query.get("timeoutSeconds")
+        try:
+            since = None if raw_rv in ("", "0") else int(raw_rv)
+            seconds = float(raw_timeout) if raw_timeout is not None else None
+        except ValueError as exc:
+            raise errors.bad_request(f"invalid watch parameter: {exc}") from exc
+        if not seconds or seconds <= 0:
+            seconds = settings.default_watch_timeout
+        bookmarks = query.get("allowWatchBookmarks", "").lower() in _TRUE
+        return cls(selector, since, seconds, bookmarks)
 
 
 class WatchStream:
@@ -94,21 +101,14 @@ class WatchStream:
         self._open = open_watches
 
     async def serve(self, request: web.Request, target: Target) -> web.StreamResponse:
-        query = request.query
-        # Everything that can fail as a plain HTTP error is checked before the 200 goes out.
-        try:
-            selector = Selector.parse(query.get("labelSelector"), query.get("fieldSelector"))
-        except ValueError as exc:
-            raise errors.bad_request(str(exc)) from exc
-        since = _since(query)
-        timeout = _timeout(query, self._settings)
-        bookmarks = query.get("allowWatchBookmarks", "").lower() in _TRUE
+        opts = WatchOptions.parse(request.query, self._settings)
+        since = opts.since
 
         error: KubeError | None = None
         sub: Subscription | None = None
         forced = self._faults.take_watch_failure()
         if forced is not None and forced != 410:
-            raise KubeError(forced, "InternalError", f"injected watch failure ({forced})")
+            raise errors.injected(forced)
         if forced == 410:
             current = self._store.resource_version
             error = errors.too_old(since if since is not None else current, current)
@@ -128,9 +128,7 @@ class WatchStream:
                 # The apiserver reports an expired resourceVersion inside a 200 stream.
                 await self._send(resp, "ERROR", error.to_status())
             elif sub is not None:
-                abrupt = await self._pump(
-                    request, resp, target.resource, sub, selector, since, timeout, bookmarks
-                )
+                abrupt = await self._pump(request, resp, target.resource, sub, opts)
                 if abrupt:
                     return resp
             await resp.write_eof()
@@ -140,6 +138,7 @@ class WatchStream:
             if sub is not None:
                 self._store.unsubscribe(sub)
             self._open.discard(watch)
+            watch.ended.set()
         return resp
 
     async def _pump(
@@ -148,16 +147,13 @@ class WatchStream:
         resp: web.StreamResponse,
         res: Resource,
         sub: Subscription,
-        selector: Selector,
-        since: int | None,
-        timeout: float | None,
-        bookmarks: bool,
+        opts: WatchOptions,
     ) -> bool:
         """Stream until timeout, client loss or a StreamEnd; True if the end was abrupt."""
         loop = asyncio.get_running_loop()
         interval = self._settings.bookmark_interval
-        deadline = loop.time() + timeout if timeout else None
-        next_bookmark = loop.time() + interval if bookmarks else None
+        deadline = loop.time() + opts.seconds if opts.seconds else None
+        next_bookmark = loop.time() + interval if opts.bookmarks else None
         while True:
             now = loop.time()
             if deadline is not None and now >= deadline:
@@ -167,7 +163,7 @@ class WatchStream:
             if next_bookmark is not None and now >= next_bookmark and sub.queue.empty():
                 # Queue empty: every change up to the current version has been sent, so the
                 # bookmark cannot make the client skip one.
-                rv = max(self._store.resource_version, since or 0)
+                rv = max(self._store.resource_version, opts.since or 0)
                 await self._send(resp, "BOOKMARK", bookmark(res, rv))
                 next_bookmark = now + interval
                 continue
@@ -182,7 +178,7 @@ class WatchStream:
                     # A reset mid-stream: the client sees a broken chunked body, not an EOF.
                     request.transport.abort()
                 return item.abrupt
-            event = to_event(item, selector)
+            event = to_event(item, opts.selector)
             if event is not None:
                 await self._send(resp, event[0], event[1])
 
