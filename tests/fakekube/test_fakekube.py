@@ -634,6 +634,8 @@ def test_module_runs_as_a_server(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 # -- pure pieces ---------------------------------------------------------------------------
