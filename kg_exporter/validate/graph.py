@@ -113,7 +113,8 @@ def _term(node: Mapping[str, Any]) -> rdflib.term.Identifier:
     if datatype is None or datatype == str(XSD.string):
         # rdflib tells "x" from "x"^^xsd:string, RDF 1.1 does not: keep the form the shapes use.
         return rdflib.Literal(value)
-    return rdflib.Literal(value, datatype=rdflib.URIRef(datatype))
+    # normalize=False keeps the lexical form the document wrote ("…Z", not "…+00:00").
+    return rdflib.Literal(value, datatype=rdflib.URIRef(datatype), normalize=False)
 
 
 def _show(term: rdflib.term.Node) -> str:
