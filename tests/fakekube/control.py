@@ -15,10 +15,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import KubeError
 from .patch import merge_patch
@@ -131,13 +131,15 @@ class FakeKube:
 
         return self._call_async(run())
 
-    def _call_async(self, coro: object) -> T:  # type: ignore[type-var]
+    def _call_async(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._loop is None:
+            coro.close()
             raise RuntimeError("FakeKube is not started")
         if threading.current_thread() is self._thread:
+            coro.close()
             raise RuntimeError("FakeKube controls are synchronous; call them from another thread")
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
-        return future.result(_CALL_TIMEOUT)  # type: ignore[no-any-return]
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(_CALL_TIMEOUT)
 
     # -- where it is -------------------------------------------------------------------
 
@@ -178,7 +180,7 @@ class FakeKube:
             lambda: self._server.store.patch(
                 res, namespace, name, lambda o: merge_patch(o, patch), as_api=False
             )
-        )  # type: ignore[no-any-return]
+        )
 
     def patch_status(self, kind: str, namespace: str | None, name: str, status: Obj) -> Obj:
         """Merge-patch ``status`` only, like a controller's /status write (generation stays)."""
@@ -191,7 +193,7 @@ class FakeKube:
                 lambda o: merge_patch(o, {"status": status}),
                 subresource="status",
             )
-        )  # type: ignore[no-any-return]
+        )
 
     def scale(self, kind: str, namespace: str | None, name: str, replicas: int) -> Obj:
         """Set spec.replicas (bumps generation, like ``kubectl scale``)."""
@@ -214,7 +216,8 @@ class FakeKube:
 
         return self._call(get)
 
-    def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
+    def list_objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        """Stored objects of a kind, sorted by (namespace, name); all namespaces if None."""
         res = find_resource(kind)
         return self._call(lambda: self._server.store.list(res, namespace)[1])
 
@@ -230,10 +233,11 @@ class FakeKube:
         as do continue tokens from before. Returns the current resourceVersion."""
         return self._call(self._server.store.compact)
 
-    def fail_next_watches(self, n: int = 1, status: int = 410) -> None:
-        """The next ``n`` watch requests fail: 410 as an ERROR event in a 200 stream (what the
-        apiserver does), any other code as an HTTP error with a Status body."""
-        self._call(lambda: self._server.faults.watch_failures.extend([status] * n))
+    def fail_next_watches(self, n: int = 1, status: int = 410, kind: str | None = None) -> None:
+        """The next ``n`` watch requests (of ``kind``, if given) fail: 410 as an ERROR event in a
+        200 stream (what the apiserver does), any other code as an HTTP error with a Status."""
+        plural = find_resource(kind).plural if kind else None
+        self._call(lambda: self._server.faults.watch_failures.extend([(plural, status)] * n))
 
     def fail_next_requests(self, n: int = 1, status: int = 500, verb: str | None = None) -> None:
         """The next ``n`` requests (of ``verb``, e.g. "list", if given) answer ``status``."""

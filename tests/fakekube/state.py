@@ -42,14 +42,19 @@ class Stats:
 class Faults:
     unavailable_until: float = -math.inf  # loop time; math.inf: until switched off
     refuse: bool = False  # while unavailable: drop connections instead of answering 503
-    watch_failures: deque[int] = field(default_factory=deque)  # codes for the next watches
+    # (plural or None for any resource, code) for the next watches
+    watch_failures: deque[tuple[str | None, int]] = field(default_factory=deque)
     request_failures: deque[tuple[str | None, int]] = field(default_factory=deque)
 
     def unavailable(self, now: float) -> bool:
         return now < self.unavailable_until
 
-    def take_watch_failure(self) -> int | None:
-        return self.watch_failures.popleft() if self.watch_failures else None
+    def take_watch_failure(self, plural: str) -> int | None:
+        for i, (wanted, code) in enumerate(self.watch_failures):
+            if wanted is None or wanted == plural:
+                del self.watch_failures[i]
+                return code
+        return None
 
     def take_request_failure(self, verb: str) -> int | None:
         for i, (wanted, code) in enumerate(self.request_failures):

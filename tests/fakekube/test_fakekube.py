@@ -76,7 +76,7 @@ async def collect(
 
 
 def status_of(exc: ApiException) -> Obj:
-    body: Obj = json.loads(exc.body)
+    body: Obj = json.loads(exc.body or b"{}")
     return body
 
 
@@ -256,7 +256,7 @@ async def test_paged_list_returns_every_object_once_from_one_snapshot(
 
     seen: list[tuple[str, str]] = []
     versions = set()
-    token = None
+    token = ""  # the client's stubs type _continue as str; "" means the first page
     while True:
         page = await apps.list_deployment_for_all_namespaces(limit=5, _continue=token)
         seen += [(d.metadata.namespace, d.metadata.name) for d in page.items]
@@ -452,16 +452,25 @@ async def test_compacted_version_is_410_from_watch(
         )
     assert err.value.status == 410 and fake_kube.request_count("watch") - before == 2
 
-    # A forced 410 works even for a version that is not compacted.
-    fake_kube.fail_next_watches(1)
+    # A forced 410 works even for a version that is not compacted; a kind filter spares others.
+    fake_kube.fail_next_watches(1, kind="Pod")
+    spared = watch.Watch().stream(
+        apps.list_deployment_for_all_namespaces, resource_version=now, timeout_seconds=5
+    )
+    assert [t for t, *_ in await collect(spared, 1)] == ["MODIFIED"]
     with pytest.raises(ApiException) as err:
+        pods = client.CoreV1Api(api).list_pod_for_all_namespaces
+        await collect(watch.Watch().stream(pods, timeout_seconds=5), 1)
+    assert err.value.status == 410
+    fake_kube.fail_next_watches(1, status=500)
+    with pytest.raises(ApiException) as err:  # not 410: an HTTP error, not an ERROR event
         await collect(
             watch.Watch().stream(
                 apps.list_deployment_for_all_namespaces, resource_version=now, timeout_seconds=5
             ),
             1,
         )
-    assert err.value.status == 410
+    assert err.value.status == 500
 
 
 async def test_history_limit_compacts_by_itself(api: client.ApiClient) -> None:
@@ -663,7 +672,7 @@ def test_patches() -> None:
         "a": {"c": 2, "d": 3}
     }
     doc = {"l": [1, 2], "m": {"x": 1}}
-    ops = [
+    ops: list[dict[str, Any]] = [
         {"op": "add", "path": "/l/-", "value": 3},
         {"op": "replace", "path": "/m/x", "value": 2},
         {"op": "remove", "path": "/l/0"},

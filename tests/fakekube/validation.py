@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import Any
 
 from kubernetes_asyncio.client import ApiClient
 
@@ -27,7 +28,9 @@ class ModelValidator:
 
     def __call__(self, res: Resource, obj: Obj) -> None:
         try:
-            self._client.deserialize(SimpleNamespace(data=json.dumps(obj)), res.model)
+            # deserialize() only reads .data: the same trick kubernetes_asyncio's Watch uses.
+            response: Any = SimpleNamespace(data=json.dumps(obj))
+            self._client.deserialize(response, res.model)
         except (ValueError, TypeError) as exc:
             name = (obj.get("metadata") or {}).get("name", "")
             raise errors.invalid(res, name, str(exc)) from exc

@@ -106,7 +106,7 @@ class WatchStream:
 
         error: KubeError | None = None
         sub: Subscription | None = None
-        forced = self._faults.take_watch_failure()
+        forced = self._faults.take_watch_failure(target.resource.plural)
         if forced is not None and forced != 410:
             raise errors.injected(forced)
         if forced == 410:
