@@ -2,8 +2,9 @@
 
 The environment, not the templates, makes the output safe: ``finalize`` JSON-encodes every value a
 template prints, so ``{{ name }}`` becomes ``"web"`` and a name holding ``"``, ``}``, ``{{`` or a newline
-is still one JSON string. Templates therefore never write quotes around ``{{ }}``, and
-:class:`RawJSON` marks the few values that already are JSON (the pre-encoded ``@context``).
+is still one JSON string. Templates therefore never write quotes around ``{{ }}``, share pieces with
+``{% include %}`` (whose output is not a printed value) rather than macros, and only
+:class:`RawJSON`, which no Kubernetes data ever is, passes through unencoded (the ``@context``).
 ``StrictUndefined`` makes a template naming a missing field fail loudly instead of printing nothing.
 """
 
@@ -20,17 +21,43 @@ from kg_exporter.identity import Iris
 
 
 class RawJSON(str):
-    """A string that already holds JSON text; printed as it is."""
+    """Text that already is JSON (the pre-encoded ``@context``); printed as it is."""
 
     __slots__ = ()
 
 
+_encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_LITERALS = {True: "true", False: "false", None: "null"}
+
+
 def _finalize(value: Any) -> str:
-    if isinstance(value, RawJSON):
-        return value
-    # ensure_ascii keeps the document 7-bit clean: every store and proxy on the way accepts it, and
-    # lone surrogates cannot slip through as invalid UTF-8.
+    # ensure_ascii keeps documents 7-bit clean: every store and proxy accepts them, and lone
+    # surrogates cannot slip through as invalid UTF-8. Strings, the common case, skip the general
+    # encoder (rendering speed is a target).
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)  # type: ignore[no-any-return]
+    if kind is RawJSON:
+        return value  # type: ignore[no-any-return]
+    if kind is bool or value is None:
+        return _LITERALS[value]
+    if isinstance(value, jinja2.Undefined):
+        # StrictUndefined raises on str() but not on json.dumps(): make it fail as it should.
+        str(value)
     return json.dumps(value, ensure_ascii=True)
+
+
+class _Environment(jinja2.Environment):
+    """Looks up ``a.b`` on plain dicts as an item first: facts are dicts, and the default order
+    (attribute, then item) costs an AttributeError per lookup."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 def _loader(user_dir: Path | None, bundled_dir: Path) -> jinja2.BaseLoader:
@@ -39,8 +66,10 @@ def _loader(user_dir: Path | None, bundled_dir: Path) -> jinja2.BaseLoader:
     return jinja2.FileSystemLoader(paths)
 
 
-def make_environment(bundled_dir: Path, user_dir: Path | None = None) -> jinja2.Environment:
-    env = jinja2.Environment(
+def make_environment(
+    bundled_dir: Path, user_dir: Path | None = None, globals_: dict[str, Any] | None = None
+) -> jinja2.Environment:
+    env = _Environment(
         loader=_loader(user_dir, bundled_dir),
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
@@ -56,4 +85,5 @@ def make_environment(bundled_dir: Path, user_dir: Path | None = None) -> jinja2.
         regex_escape=promql.escape_regex,
         child_iri=Iris.child,
     )
+    env.globals.update(globals_ or {})
     return env

@@ -8,14 +8,18 @@ exactly that value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 _GO_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$-")
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
 
 
 def quote_string(value: str) -> str:
     """``value`` as a double-quoted PromQL/LogQL string literal."""
+    if not _NEEDS_ESCAPE.search(value):
+        return '"' + value + '"'
     out = []
     for char in value:
         if char in _GO_ESCAPES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 _SUFFIX = {
@@ -17,11 +18,18 @@ _QUANTITY = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]*)?|[+-]?\.[0-9]+)(Ki|Mi|Gi|Ti|P
 
 def parse_quantity(text: object) -> Decimal | None:
     """The value of a quantity in base units (cores, bytes, devices); None when it is not one."""
+    if type(text) is str:
+        return _parse_text(text)
     if isinstance(text, bool):
         return None
     if isinstance(text, int | float):
         return Decimal(str(text))
-    if not isinstance(text, str) or len(text) > 64:
+    return None
+
+
+@lru_cache(maxsize=4096)  # a cluster uses few distinct quantities ("250m", "128Mi") many times
+def _parse_text(text: str) -> Decimal | None:
+    if len(text) > 64:
         return None
     match = _QUANTITY.match(text.strip())
     if match is None:

@@ -7,10 +7,12 @@ not at the first event) and is then safe to call from any number of tasks.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from functools import partial
+from urllib.parse import quote_plus
 
 import jinja2
 
@@ -64,13 +66,6 @@ class Renderer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.iris = Iris(settings.iri_base, settings.cluster_id)
-        env = make_environment(resources.templates_dir(), settings.template_dir)
-        try:
-            self._templates = {
-                kind: env.get_template(kind.value + TEMPLATE_SUFFIX) for kind in SubgraphKind
-            }
-        except jinja2.TemplateError as exc:
-            raise RenderError(f"cannot load template: {_describe_template_error(exc)}") from exc
         gnode_iri = self.iris.glaciation_node(settings.glaciation_node_id)
         grafana = _url(settings.grafana_url)
         self._common: dict[str, Any] = {
@@ -88,14 +83,21 @@ class Renderer:
             "dashboards": settings.dashboards,
             "labels": settings.labels,
             "rate_window": settings.rate_window,
-            "dashboard_url": lambda uid, **params: f"{grafana}/d/{uid}?"
-            + urlencode({f"var-{k}": v for k, v in params.items()}),
+            "dashboard_url": partial(dashboard_url, grafana),
         }
+        # Shared values are environment globals, so each render passes only its own variables.
+        env = make_environment(resources.templates_dir(), settings.template_dir, self._common)
+        try:
+            self._templates = {
+                kind: env.get_template(kind.value + TEMPLATE_SUFFIX) for kind in SubgraphKind
+            }
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"cannot load template: {_describe_template_error(exc)}") from exc
 
     def _render(self, kind: SubgraphKind, subgraph_id: str, **variables: Any) -> Subgraph:
         template = self._templates[kind]
         try:
-            text = template.render(self._common, **variables)
+            text = template.render(variables)
         except jinja2.TemplateError as exc:
             raise RenderError(f"template {template.name}: {_describe_template_error(exc)}") from exc
         try:
@@ -175,6 +177,19 @@ class Renderer:
                 members=members,
             ),
         )
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*")
+
+
+def _query_value(value: str) -> str:
+    return value if _PLAIN.fullmatch(value) else quote_plus(value, safe="")
+
+
+def dashboard_url(grafana: str, uid: str, **variables: str) -> str:
+    """``{grafana}/d/{uid}?var-k=v&...``: a Grafana dashboard with its template variables set."""
+    query = "&".join(f"var-{k}={_query_value(v)}" for k, v in variables.items())
+    return f"{grafana}/d/{_query_value(uid)}?{query}"
 
 
 def _describe_template_error(exc: jinja2.TemplateError) -> str:
