@@ -1,0 +1,262 @@
+"""The reference Metadata Service as an aiohttp application: the ``/subgraph`` API of contracts.md,
+``/sparql`` over the union of all subgraphs, ``/metrics`` and ``/healthz``.
+
+Checks run cheapest first and before anything is read or written: token (401), id (400), media type
+(415), declared size (413), then the body is read with the size limit enforced while reading (a
+10 MB body is refused after the first 4 MB, never held whole) and parsed (400). A refused request
+has changed nothing.
+
+Store calls run on the event loop thread by default: pyoxigraph keeps the GIL for most of a write,
+so a thread pool adds a hand-off per request without adding parallelism. SPARQL queries, which can
+run long, go to a thread so a slow query does not stall every other request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from kg_exporter.resources import context as product_context
+from kg_exporter.service.metrics import ServiceMetrics
+from kg_exporter.service.store import PutResult, SubgraphStore
+from kg_exporter.service.validation import (
+    DEFAULT_MAX_BODY_BYTES,
+    BadRequest,
+    check_content_type,
+    parse_document,
+    subgraph_id_from_segment,
+)
+from kg_exporter.sink.jsonld import Compactor
+from kg_exporter.sink.token import TokenFile
+
+log = logging.getLogger(__name__)
+
+SUBGRAPH_ROUTE = "/subgraph/{id}"
+_SUBGRAPH_PREFIX = "/subgraph/"
+_PROTECTED = ("/subgraph", "/sparql")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(
+    store: SubgraphStore,
+    *,
+    token: TokenFile | None = None,
+    registry: CollectorRegistry | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    context: Mapping[str, Any] | None = None,
+    query_executor: Executor | None = None,
+) -> web.Application:
+    """The service over ``store``; requests need ``Bearer <token>`` when ``token`` is given."""
+    service = _Service(
+        store,
+        token=token,
+        metrics=ServiceMetrics(registry or CollectorRegistry(), store.count),
+        max_body_bytes=max_body_bytes,
+        compactor=Compactor(product_context() if context is None else context),
+        query_executor=query_executor,
+    )
+    # client_max_size makes aiohttp stop reading (and answer 413) as soon as a body outgrows it.
+    app = web.Application(
+        client_max_size=max_body_bytes, middlewares=[service.observe, service.authorize]
+    )
+    app.router.add_get("/subgraph", service.list_ids)
+    app.router.add_route("*", "/subgraph/{id:.*}", service.subgraph, name="subgraph")
+    app.router.add_route("GET", "/sparql", service.sparql)
+    app.router.add_route("POST", "/sparql", service.sparql)
+    app.router.add_get("/healthz", service.healthz)
+    app.router.add_get("/metrics", service.metrics_page)
+    app.on_cleanup.append(service.close)
+    return app
+
+
+class _Service:
+    def __init__(
+        self,
+        store: SubgraphStore,
+        *,
+        token: TokenFile | None,
+        metrics: ServiceMetrics,
+        max_body_bytes: int,
+        compactor: Compactor,
+        query_executor: Executor | None,
+    ) -> None:
+        self.store = store
+        self.token = token
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.compactor = compactor
+        self._own_executor = query_executor is None
+        self.query_executor = query_executor or ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="sparql"
+        )
+
+    # -- middlewares ---------------------------------------------------------------------------
+
+    @web.middleware
+    async def observe(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Turn every outcome into a JSON answer, and count it."""
+        started = time.perf_counter()
+        try:
+            response = await handler(request)
+        except BadRequest as exc:
+            response = _error(exc)
+        except web.HTTPException as exc:
+            response = _error(BadRequest(exc.status, exc.reason, exc.text), exc.headers)
+        except Exception:
+            log.exception("%s %s failed", request.method, request.path)
+            response = _error(BadRequest(500, "internal error", "see the service log"))
+        self.metrics.observe(
+            request.method, _route(request), response.status, time.perf_counter() - started
+        )
+        return response
+
+    @web.middleware
+    async def authorize(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.token is not None and request.path.startswith(_PROTECTED):
+            scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not self.token.matches(presented.strip()):
+                raise _Unauthorized(
+                    401, "unauthorized", "send 'Authorization: Bearer <token>' with a valid token"
+                )
+        return await handler(request)
+
+    # -- /subgraph -----------------------------------------------------------------------------
+
+    async def subgraph(self, request: web.Request) -> web.StreamResponse:
+        raw = request.raw_path.partition("?")[0][len(_SUBGRAPH_PREFIX) :]
+        subgraph_id = subgraph_id_from_segment(raw)
+        method = request.method
+        if method in ("PUT", "POST"):
+            return await self._write(request, subgraph_id, create_only=method == "POST")
+        if method == "GET":
+            triples = self.store.get(subgraph_id)
+            if triples is None:
+                raise _not_found(subgraph_id)
+            return _json(self.compactor.document(triples), content_type="application/ld+json")
+        if method == "DELETE":
+            if not self.store.delete(subgraph_id):
+                raise _not_found(subgraph_id)
+            return web.Response(status=204)
+        raise web.HTTPMethodNotAllowed(method, ["GET", "PUT", "POST", "DELETE"])
+
+    async def _write(
+        self, request: web.Request, subgraph_id: str, *, create_only: bool
+    ) -> web.StreamResponse:
+        check_content_type(request.content_type.lower())
+        length = request.content_length
+        if length is not None and length > self.max_body_bytes:
+            raise _too_large(self.max_body_bytes)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise _too_large(self.max_body_bytes) from exc
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        if not create_only and self.store.unchanged(subgraph_id, digest):
+            # The very bytes last written here: validated then, so nothing to parse or write.
+            return web.Response(status=204)
+        triples = parse_document(body)
+        result = self.store.put(subgraph_id, triples, create_only=create_only, body_digest=digest)
+        if result is PutResult.CONFLICT:
+            raise BadRequest(
+                409, "subgraph exists", f"{subgraph_id} exists; PUT replaces, POST only creates"
+            )
+        if result is PutResult.CREATED:
+            location = _SUBGRAPH_PREFIX + quote(subgraph_id, safe="")
+            return web.Response(status=201, headers={"Location": location})
+        return web.Response(status=204)
+
+    async def list_ids(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.store.ids(request.query.get("prefix", "")))
+
+    # -- /sparql -------------------------------------------------------------------------------
+
+    async def sparql(self, request: web.Request) -> web.StreamResponse:
+        query = await _sparql_text(request)
+        loop = asyncio.get_running_loop()
+        try:
+            answer = await loop.run_in_executor(self.query_executor, self.store.query, query)
+        except SyntaxError as exc:
+            raise BadRequest(400, "invalid SPARQL query", str(exc)) from exc
+        return web.Response(body=answer.body, content_type=answer.content_type)
+
+    # -- operations ----------------------------------------------------------------------------
+
+    async def healthz(self, request: web.Request) -> web.StreamResponse:
+        return _json({"status": "ok", "subgraphs": self.store.count()})
+
+    async def metrics_page(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=generate_latest(self.metrics.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )
+
+    async def close(self, app: web.Application) -> None:
+        if self._own_executor:
+            self.query_executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Unauthorized(BadRequest):
+    pass
+
+
+async def _sparql_text(request: web.Request) -> str:
+    if request.method == "GET":
+        query = request.query.get("query")
+    elif request.content_type == "application/sparql-query":
+        query = await request.text()
+    elif request.content_type == "application/x-www-form-urlencoded":
+        query = (await request.post()).get("query")  # type: ignore[assignment]
+    else:
+        raise BadRequest(
+            415,
+            "unsupported content type",
+            "POST application/sparql-query, or a form with a 'query' field",
+        )
+    if not isinstance(query, str) or not query.strip():
+        raise BadRequest(400, "missing query", "pass the SPARQL query as 'query'")
+    return query
+
+
+def _route(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    if info is None:
+        return "other"
+    return SUBGRAPH_ROUTE if info.name == "subgraph" else info.canonical
+
+
+def _not_found(subgraph_id: str) -> BadRequest:
+    return BadRequest(404, "no such subgraph", subgraph_id)
+
+
+def _too_large(limit: int) -> BadRequest:
+    return BadRequest(413, "body too large", f"the limit is {limit} bytes")
+
+
+def _json(value: Any, *, status: int = 200, content_type: str = "application/json") -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        content_type=content_type,
+        charset="utf-8",
+    )
+
+
+def _error(exc: BadRequest, headers: Mapping[str, str] | None = None) -> web.Response:
+    response = _json(exc.body(), status=exc.status)
+    if isinstance(exc, _Unauthorized):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kg-exporter"'
+    if headers and "Allow" in headers:
+        response.headers["Allow"] = headers["Allow"]
+    return response

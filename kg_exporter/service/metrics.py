@@ -1,0 +1,41 @@
+"""The reference Metadata Service's own Prometheus metrics, in a registry it is given.
+
+Routes are labelled by their template (``/subgraph/{id}``), never the raw path, so the number of
+series stays bounded whatever ids clients send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class ServiceMetrics:
+    def __init__(self, registry: CollectorRegistry, subgraph_count: Callable[[], int]) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "kg_metadata_service_requests",
+            "HTTP requests answered, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "kg_metadata_service_request_duration_seconds",
+            "Time from request start to response, by method and route template.",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=registry,
+        )
+        self.subgraphs = Gauge(
+            "kg_metadata_service_subgraphs",
+            "Subgraphs currently stored.",
+            registry=registry,
+        )
+        self.subgraphs.set_function(lambda: float(subgraph_count()))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)

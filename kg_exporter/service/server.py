@@ -1,0 +1,93 @@
+"""Running the reference Metadata Service until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from kg_exporter.service.app import create_app
+from kg_exporter.service.store import SubgraphStore
+from kg_exporter.service.validation import DEFAULT_MAX_BODY_BYTES
+from kg_exporter.sink.token import TokenFile
+
+log = logging.getLogger(__name__)
+
+
+def serve(
+    store_path: str,
+    host: str,
+    port: int,
+    token_file: Path | None,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the store at ``store_path`` (``:memory:`` for none) on ``host:port`` until signalled.
+
+    ``port`` 0 picks a free port; ``announce`` (default: print to stdout) gets
+    ``listening on http://HOST:PORT`` once requests are accepted, so a caller that started this
+    process knows where to connect. Raises :class:`~kg_exporter.errors.SettingsError` when the token
+    file cannot be read and OSError when the address is taken.
+    """
+    asyncio.run(
+        _serve(
+            store_path,
+            host,
+            port,
+            token_file,
+            max_body_bytes=max_body_bytes,
+            announce=announce or _print,
+        )
+    )
+
+
+async def _serve(
+    store_path: str,
+    host: str,
+    port: int,
+    token_file: Path | None,
+    *,
+    max_body_bytes: int,
+    announce: Callable[[str], None],
+) -> None:
+    token = TokenFile(token_file) if token_file is not None else None
+    store = SubgraphStore.open(store_path)
+    app = create_app(
+        store, token=token, registry=CollectorRegistry(), max_body_bytes=max_body_bytes
+    )
+    sock = _listen(host, port)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    try:
+        await web.SockSite(runner, sock).start()
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        log.info("serving %d subgraphs from %s", store.count(), store_path)
+        announce(f"listening on http://{shown}:{bound_port}")
+        await stopped.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()
+        with contextlib.suppress(OSError):
+            store.flush()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family, backlog=1024)
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
