@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("jsonld", "turtle", "nquads"),
         default="jsonld",
-        help="jsonld: {\"subgraphs\": [{id, kind, document}]}; turtle: one block per subgraph; "
+        help='jsonld: {"subgraphs": [{id, kind, document}]}; turtle: one block per subgraph; '
         "nquads: one named graph per subgraph (default: jsonld)",
     )
     _add_config(render)

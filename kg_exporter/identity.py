@@ -72,7 +72,7 @@ def _id_component(value: str) -> str:
     if len(encoded) <= MAX_ID_COMPONENT:
         return encoded
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
-    return f"{encode_segment(value[:_KEEP_PREFIX])[:_KEEP_PREFIX * 3]}~{digest}"
+    return f"{encode_segment(value[:_KEEP_PREFIX])[: _KEEP_PREFIX * 3]}~{digest}"
 
 
 def _join_id(*components: str) -> str:

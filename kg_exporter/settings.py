@@ -41,8 +41,12 @@ class LabelNames(_Frozen):
     selects by them, so they are settings rather than constants."""
 
     namespace: str = Field("namespace", description="Label holding the Kubernetes namespace.")
-    pod: str = Field("pod", description="Label holding the pod name (cAdvisor, kube-state-metrics).")
-    node: str = Field("node", description="Label holding the node name (kube-state-metrics, Kepler).")
+    pod: str = Field(
+        "pod", description="Label holding the pod name (cAdvisor, kube-state-metrics)."
+    )
+    node: str = Field(
+        "node", description="Label holding the node name (kube-state-metrics, Kepler)."
+    )
     container: str = Field("container", description="Label holding the container name (cAdvisor).")
     instance: str = Field(
         "instance",
@@ -63,7 +67,9 @@ class Dashboards(_Frozen):
 
     workload: str = Field("kg-workload", description="Dashboard for one workload's metrics.")
     workload_logs: str = Field("kg-workload-logs", description="Dashboard for one workload's logs.")
-    node: str = Field("kg-node", description="Dashboard for one node (node exporter, Kepler, DCGM).")
+    node: str = Field(
+        "kg-node", description="Dashboard for one node (node exporter, Kepler, DCGM)."
+    )
     cluster: str = Field("kg-cluster", description="Dashboard for the whole glaciation node.")
 
 
@@ -176,7 +182,9 @@ class Settings(BaseSettings):
     @field_validator("iri_base")
     @classmethod
     def _iri_base(cls, value: str) -> str:
-        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) or any(c in value for c in ' <>"{}|\\^`'):
+        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) or any(
+            c in value for c in ' <>"{}|\\^`'
+        ):
             raise ValueError(f"{value!r} is not an absolute IRI")
         if not value.endswith(("/", "#")):
             raise ValueError(f"{value!r} must end with '/' or '#'")

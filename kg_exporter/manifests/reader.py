@@ -53,7 +53,9 @@ def _flatten(obj: Any, source: str, line: int) -> Iterator[Manifest | ManifestEr
     if obj is None:  # an empty YAML document (e.g. a trailing ---)
         return
     if not isinstance(obj, dict):
-        yield ManifestError(f"{source}:{line}: expected a Kubernetes object, got {type(obj).__name__}")
+        yield ManifestError(
+            f"{source}:{line}: expected a Kubernetes object, got {type(obj).__name__}"
+        )
         return
     kind = obj.get("kind")
     items = obj.get("items")
@@ -93,7 +95,9 @@ def _read_json(text: str, source: str) -> Iterator[Manifest | ManifestError]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        yield ManifestError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})")
+        yield ManifestError(
+            f"{source}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})"
+        )
         return
     yield from _flatten(data, source, 1)
 

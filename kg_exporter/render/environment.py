@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
 
-from kg_exporter.render import promql
 from kg_exporter.identity import Iris
+from kg_exporter.render import promql
 
 
 class RawJSON(str):
@@ -26,7 +27,7 @@ class RawJSON(str):
     __slots__ = ()
 
 
-_encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
 _LITERALS = {True: "true", False: "false", None: "null"}
 
 
@@ -36,9 +37,9 @@ def _finalize(value: Any) -> str:
     # encoder (rendering speed is a target).
     kind = type(value)
     if kind is str:
-        return _encode_str(value)  # type: ignore[no-any-return]
+        return _encode_str(value)
     if kind is RawJSON:
-        return value  # type: ignore[no-any-return]
+        return str.__str__(value)
     if kind is bool or value is None:
         return _LITERALS[value]
     if isinstance(value, jinja2.Undefined):

@@ -134,8 +134,12 @@ def _declared_data(annotations: Mapping[str, str]) -> list[str]:
     for token in raw.replace(",", " ").split():
         scheme, sep, rest = token.partition(":")
         # Only absolute IRIs without characters IRIs may not hold; the rest are ignored.
-        if sep and scheme.isascii() and scheme[:1].isalpha() and rest and not any(
-            c in token for c in '<>"{}|\\^`'
+        if (
+            sep
+            and scheme.isascii()
+            and scheme[:1].isalpha()
+            and rest
+            and not any(c in token for c in '<>"{}|\\^`')
         ):
             iris.append(token)
     return sorted(set(iris))
@@ -215,9 +219,7 @@ def node_facts(
     iri = iris.node(name)
     capacity = o.mapping(status.get("capacity"))
     allocatable = o.mapping(status.get("allocatable"))
-    gpu_count = sum(
-        (parse_quantity(capacity.get(resource)) or 0) for resource in GPU_RESOURCES
-    )
+    gpu_count = sum((parse_quantity(capacity.get(resource)) or 0) for resource in GPU_RESOURCES)
     addresses = [
         {"type": o.text(a.get("type")), "address": o.text(a.get("address"))}
         for a in map(o.mapping, o.sequence(status.get("addresses")))

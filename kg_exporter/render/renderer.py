@@ -10,8 +10,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from functools import partial
+from typing import Any
 from urllib.parse import quote_plus
 
 import jinja2
@@ -77,7 +77,10 @@ class Renderer:
                 "url": _url(settings.glaciation_node_url),
                 "telemetry_iri": Iris.child(gnode_iri, "telemetry"),
             },
-            "prometheus": {"url": _url(settings.prometheus_url), "iri": self.iris.service("prometheus")},
+            "prometheus": {
+                "url": _url(settings.prometheus_url),
+                "iri": self.iris.service("prometheus"),
+            },
             "loki": {"url": _url(settings.loki_url), "iri": self.iris.service("loki")},
             "grafana": {"url": grafana, "iri": self.iris.service("grafana")},
             "dashboards": settings.dashboards,
@@ -129,9 +132,7 @@ class Renderer:
         facts["telemetry_iri"] = Iris.child(facts["iri"], "telemetry")
         cluster = self.settings.cluster_id
         return (
-            self._render(
-                SubgraphKind.WORKLOAD, workload_subgraph_id(cluster, key), workload=facts
-            ),
+            self._render(SubgraphKind.WORKLOAD, workload_subgraph_id(cluster, key), workload=facts),
             self._render(
                 SubgraphKind.WORKLOAD_TELEMETRY,
                 workload_subgraph_id(cluster, key, telemetry=True),
@@ -161,9 +162,7 @@ class Renderer:
 
     def glaciation_node(self, node_names: Iterable[str]) -> tuple[Subgraph, Subgraph]:
         """The glaciation-node subgraph (listing its worker nodes) and its telemetry."""
-        members = [
-            {"name": name, "iri": self.iris.node(name)} for name in sorted(set(node_names))
-        ]
+        members = [{"name": name, "iri": self.iris.node(name)} for name in sorted(set(node_names))]
         cluster, gnode = self.settings.cluster_id, self.settings.glaciation_node_id
         return (
             self._render(

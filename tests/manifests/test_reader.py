@@ -28,7 +28,9 @@ def test_examples_directory(tmp_path: Path) -> None:
 
 def test_multi_document_yaml_records_lines(tmp_path: Path) -> None:
     path = tmp_path / "a.yaml"
-    path.write_text("kind: Deployment\nmetadata: {name: a}\n---\n---\nkind: Job\nmetadata: {name: b}\n")
+    path.write_text(
+        "kind: Deployment\nmetadata: {name: a}\n---\n---\nkind: Job\nmetadata: {name: b}\n"
+    )
     objects, errors = read(path)
     assert not errors
     assert [(m.obj["metadata"]["name"], m.line) for m in objects] == [("a", 1), ("b", 5)]
@@ -36,7 +38,9 @@ def test_multi_document_yaml_records_lines(tmp_path: Path) -> None:
 
 def test_kubectl_list_json_and_typed_lists(tmp_path: Path) -> None:
     path = tmp_path / "list.json"
-    path.write_text(json.dumps({"kind": "List", "items": [{"kind": "Node", "metadata": {"name": "n"}}]}))
+    path.write_text(
+        json.dumps({"kind": "List", "items": [{"kind": "Node", "metadata": {"name": "n"}}]})
+    )
     typed = tmp_path / "typed.json"
     typed.write_text(json.dumps({"kind": "DeploymentList", "items": [{"metadata": {"name": "d"}}]}))
     objects, errors = read(path, typed)

@@ -14,7 +14,23 @@ from kg_exporter.validate import to_graph
 from tests.render import fixtures as f
 from tests.render.graph import of_type, one
 
-NASTY = ['"', "'", "{", "}", "{{", "}}", "{%", "%}", "\\", "\n", "\r\n", "\t", "\u2028", "@id", "<>"]
+NASTY = [
+    '"',
+    "'",
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "\\",
+    "\n",
+    "\r\n",
+    "\t",
+    "\u2028",
+    "@id",
+    "<>",
+]
 # NUL-free Unicode (no surrogates: they cannot be encoded), salted with the characters that break
 # naive templating, and occasionally 10,000 characters long.
 HOSTILE = st.one_of(

@@ -12,7 +12,9 @@ from kg_exporter.state.lifecycle import Outcome, Phase
 from tests.render import fixtures as f
 from tests.render.graph import by_id, of_type, one, promql
 
-RUNNING_SINCE = [{"type": "Available", "status": "True", "lastTransitionTime": "2026-11-01T09:00:42Z"}]
+RUNNING_SINCE = [
+    {"type": "Available", "status": "True", "lastTransitionTime": "2026-11-01T09:00:42Z"}
+]
 
 
 @pytest.mark.parametrize(
@@ -60,7 +62,11 @@ def test_workload_states_identity_images_resources(renderer: Renderer) -> None:
     main = one(workload.document, "k8s:Workload")
     assert "k8s:DeploymentWorkload" in main["@type"]
     assert "glc:AssignedTask" in main["@type"]
-    assert (main["kgx:name"], main["kgx:namespace"], main["kgx:kind"]) == ("web", "shop", "Deployment")
+    assert (main["kgx:name"], main["kgx:namespace"], main["kgx:kind"]) == (
+        "web",
+        "shop",
+        "Deployment",
+    )
     assert main["kgx:appName"] == "storefront"
     assert main["kgx:uid"] == "uid-web"
     assert main["kgx:replicas"] == 2
@@ -95,7 +101,13 @@ def test_telemetry_names_prometheus_loki_and_grafana(renderer: Renderer) -> None
         "http://grafana.monitoring.svc:3000/d/kg-workload?var-namespace=shop&var-workload=web"
     )
     queries = promql(doc)
-    assert set(queries) == {"cpu_usage", "mem_usage", "disk_usage", "network_usage", "energy_joules"}
+    assert set(queries) == {
+        "cpu_usage",
+        "mem_usage",
+        "disk_usage",
+        "network_usage",
+        "energy_joules",
+    }
     assert queries["cpu_usage"] == (
         '100 * sum(rate(container_cpu_usage_seconds_total{namespace="shop",'
         'pod=~"web-[a-z0-9]{1,10}-[a-z0-9]{5}",container!=""}[5m]))'
@@ -107,7 +119,9 @@ def test_telemetry_names_prometheus_loki_and_grafana(renderer: Renderer) -> None
 
 def test_gpu_workloads_get_gpu_metrics(renderer: Renderer) -> None:
     obj = f.deployment(availableReplicas=1)
-    obj["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] = {"nvidia.com/gpu": "1"}
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] = {
+        "nvidia.com/gpu": "1"
+    }
     _, telemetry = renderer.workload(obj)
     assert "gpu_utilization" in promql(telemetry.document)
 
@@ -129,7 +143,10 @@ def test_declared_data_dependencies(renderer: Renderer) -> None:
     }
     workload, _ = renderer.workload(obj)
     main = one(workload.document, "k8s:Workload")
-    assert [d["@id"] for d in main["kgx:dependsOnData"]] == ["https://d.example/a", "https://d.example/b"]
+    assert [d["@id"] for d in main["kgx:dependsOnData"]] == [
+        "https://d.example/a",
+        "https://d.example/b",
+    ]
 
 
 def test_node_capacity_and_membership(renderer: Renderer) -> None:
@@ -138,8 +155,15 @@ def test_node_capacity_and_membership(renderer: Renderer) -> None:
     assert main["k8s:hasArchitecture"] == "amd64"
     assert main["kgx:ready"] is True
     assert main["kgx:hasGpu"] is True
-    assert main["kgx:memberOf"]["@id"] == "https://kg-exporter.example.org/cluster1/glaciation-node/glaciation-node1"
-    gpu = [q for q in of_type(node.document, "kgx:ResourceQuantity") if q["kgx:resource"] == "nvidia.com/gpu"]
+    assert (
+        main["kgx:memberOf"]["@id"]
+        == "https://kg-exporter.example.org/cluster1/glaciation-node/glaciation-node1"
+    )
+    gpu = [
+        q
+        for q in of_type(node.document, "kgx:ResourceQuantity")
+        if q["kgx:resource"] == "nvidia.com/gpu"
+    ]
     assert {q["kgx:section"] for q in gpu} == {"capacity", "allocatable"}
     queries = promql(telemetry.document)
     assert queries["cpu_usage"] == (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -79,11 +78,11 @@ def parse_logql_selector(text: str) -> list[tuple[str, str, str]]:
 def test_logql_selectors_are_well_formed_and_exact(renderer: Renderer, name: str) -> None:
     _, telemetry = renderer.workload(f.deployment(name=name, namespace=name, availableReplicas=1))
     (logs,) = of_type(telemetry.document, "kgx:LogsDataset")
-    matchers = dict((label, (op, value)) for label, op, value in parse_logql_selector(logs["kgx:logql"]))
+    matchers = dict(
+        (label, (op, value)) for label, op, value in parse_logql_selector(logs["kgx:logql"])
+    )
     assert matchers["namespace"] == ("=", name)
     op, pattern = matchers["pod"]
     assert op == "=~"
     assert re.fullmatch(pattern, f"{name}-7d9c5b8f4-x2k9p")
     assert not re.fullmatch(pattern, f"{name}x-7d9c5b8f4-x2k9p")
-
-

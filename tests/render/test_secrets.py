@@ -15,7 +15,9 @@ CANARY = "canary-7f3a91"
 def secretive_deployment() -> dict:
     obj = f.deployment(availableReplicas=1)
     obj["metadata"]["annotations"] = {
-        "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"env": CANARY + "-applied"}),
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(
+            {"env": CANARY + "-applied"}
+        ),
     }
     container = obj["spec"]["template"]["spec"]["containers"][0]
     container["env"] = [

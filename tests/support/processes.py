@@ -55,7 +55,7 @@ def running(
     argv: Sequence[str], *, ready_url: str, timeout: float = 20.0, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``argv`` until the block ends; ready when ``ready_url`` answers 200. Always stopped."""
-    out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until(

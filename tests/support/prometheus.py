@@ -28,7 +28,9 @@ class Prometheus:
 
 
 @contextlib.contextmanager
-def start_prometheus(workdir: Path, scrape_targets: list[str] | None = None) -> Iterator[Prometheus]:
+def start_prometheus(
+    workdir: Path, scrape_targets: list[str] | None = None
+) -> Iterator[Prometheus]:
     binary = require_binary("prometheus", INSTALL_HINT)
     port = free_port()
     config = {
