@@ -1,0 +1,73 @@
+"""Templates: user overrides, and broken templates failing loudly with file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg_exporter import resources
+from kg_exporter.errors import RenderError
+from kg_exporter.render.renderer import Renderer
+from kg_exporter.settings import load_settings
+from tests.render import fixtures as f
+from tests.render.graph import one
+
+
+def user_renderer(tmp_path: Path, name: str, text: str) -> Renderer:
+    (tmp_path / name).write_text(text)
+    return Renderer(load_settings(overrides={"template_dir": tmp_path}))
+
+
+def test_a_user_template_overrides_the_bundled_one_by_name(tmp_path: Path) -> None:
+    bundled = (resources.templates_dir() / "workload.json.j2").read_text()
+    custom = bundled.replace(
+        '"kgx:appName": {{ workload.app_name }},', '"kgx:appName": {{ workload.app_name ~ "!" }},'
+    )
+    assert custom != bundled
+    renderer = user_renderer(tmp_path, "workload.json.j2", custom)
+    workload, telemetry = renderer.workload(f.deployment(availableReplicas=1))
+    assert one(workload.document, "k8s:Workload")["kgx:appName"] == "storefront!"
+    assert one(telemetry.document, "kgx:Telemetry")  # the others still come from the bundle
+
+
+def test_syntax_errors_name_the_template_and_line(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match=r"node\.json\.j2:2: .*"):
+        user_renderer(tmp_path, "node.json.j2", "{\n {% if %}\n}")
+
+
+def test_missing_fields_fail_loudly(tmp_path: Path) -> None:
+    renderer = user_renderer(
+        tmp_path, "node.json.j2", '{"@graph": [{"@id": {{ node.no_such_field }}}]}'
+    )
+    with pytest.raises(RenderError, match="no_such_field"):
+        renderer.node(f.node())
+
+
+def test_literal_json_mistakes_are_reported(tmp_path: Path) -> None:
+    renderer = user_renderer(tmp_path, "node.json.j2", '{"@graph": [{"@id": {{ node.iri }},}]}')
+    with pytest.raises(RenderError, match=r"invalid JSON at line 1"):
+        renderer.node(f.node())
+
+
+def test_quoting_a_value_by_hand_cannot_inject(tmp_path: Path) -> None:
+    """Even a template that wrongly quotes a value cannot be made to emit attacker JSON: the value is
+    encoded, so the result is invalid (a loud RenderError), never a different valid document."""
+    renderer = user_renderer(tmp_path, "node.json.j2", '{"n": "{{ node.name }}"}')
+    with pytest.raises(RenderError):
+        renderer.node(f.node(name='x", "@id": "evil'))
+
+
+def test_default_metric_names_are_plain_identifiers(renderer: Renderer) -> None:
+    import re
+
+    from tests.render.graph import of_type
+
+    docs = [
+        renderer.workload(f.deployment(availableReplicas=1))[1],
+        renderer.node(f.node(gpus=1))[1],
+    ]
+    docs += [renderer.glaciation_node(["a"])[1]]
+    for subgraph in docs:
+        for metric in of_type(subgraph.document, "kgx:Metric"):
+            assert re.fullmatch(r"[a-z0-9_]+", metric["kgx:metricName"])
