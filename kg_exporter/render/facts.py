@@ -210,7 +210,12 @@ def _node_ready(status: Mapping[str, Any]) -> bool | None:
 
 
 def node_facts(
-    obj: Mapping[str, Any], name: str, iris: Iris, *, present: bool = True
+    obj: Mapping[str, Any],
+    name: str,
+    iris: Iris,
+    *,
+    present: bool = True,
+    left_at: str | None = None,
 ) -> dict[str, Any]:
     """The ``node`` variable of the node and node-telemetry templates."""
     meta = o.metadata(obj)
@@ -241,7 +246,11 @@ def node_facts(
         "resources": _resources(iri, "capacity", capacity)
         + _resources(iri, "allocatable", allocatable),
         "has_gpu": gpu_count > 0,
-        "status": {"iri": Iris.child(iri, "status"), "phase": "running" if present else "stopped"},
+        "status": {
+            "iri": Iris.child(iri, "status"),
+            "phase": "running" if present else "stopped",
+            "ended_at": None if present else o.timestamp(left_at),
+        },
     }
 
 

@@ -140,14 +140,17 @@ class Renderer:
             ),
         )
 
-    def node(self, obj: Mapping[str, Any], *, present: bool = True) -> tuple[Subgraph, Subgraph]:
-        """The node and node-telemetry subgraphs; ``present=False`` once the node has left."""
+    def node(
+        self, obj: Mapping[str, Any], *, present: bool = True, left_at: str | None = None
+    ) -> tuple[Subgraph, Subgraph]:
+        """The node and node-telemetry subgraphs; ``present=False`` once the node has left the
+        cluster, at ``left_at`` (RFC 3339) when known."""
         if obj.get("kind", NODE_KIND) != NODE_KIND:
             raise RenderError(f"not a Node: {obj.get('kind')!r}")
         name = o.name_of(obj)
         if name is None:
             raise RenderError("Node without metadata.name")
-        facts = node_facts(obj, name, self.iris, present=present)
+        facts = node_facts(obj, name, self.iris, present=present, left_at=left_at)
         facts["telemetry_iri"] = Iris.child(facts["iri"], "telemetry")
         facts["instance_regex"] = escape_regex(name) + "(:[0-9]+)?"
         cluster = self.settings.cluster_id

@@ -225,3 +225,14 @@ def test_wrong_types_everywhere_still_render(renderer: Renderer) -> None:
 
 def test_outcome_enum_values() -> None:
     assert {o.value for o in Outcome} == {"succeeded", "failed"}
+
+
+def test_a_node_that_left_is_stopped_with_an_end_time(renderer: Renderer) -> None:
+    from kg_exporter.validate import assert_valid
+
+    node, _ = renderer.node(f.node(), present=False, left_at="2026-11-21T10:00:00Z")
+    status = one(node.document, "glc:Status")
+    assert status["kgx:phase"] == "stopped"
+    assert status["glc:endTime"]["@value"] == "2026-11-21T10:00:00Z"
+    assert one(node.document, "k8s:Node")["kgx:ready"] is False
+    assert_valid(node)
