@@ -21,7 +21,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -37,6 +36,7 @@ from kg_exporter.service.validation import (
     parse_document,
     subgraph_id_from_segment,
 )
+from kg_exporter.sink.ids import id_path_segment
 from kg_exporter.sink.jsonld import Compactor
 from kg_exporter.sink.token import TokenFile
 
@@ -173,7 +173,7 @@ class _Service:
                 409, "subgraph exists", f"{subgraph_id} exists; PUT replaces, POST only creates"
             )
         if result is PutResult.CREATED:
-            location = _SUBGRAPH_PREFIX + quote(subgraph_id, safe="")
+            location = _SUBGRAPH_PREFIX + id_path_segment(subgraph_id)
             return web.Response(status=201, headers={"Location": location})
         return web.Response(status=204)
 

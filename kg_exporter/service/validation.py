@@ -13,7 +13,6 @@ GET answer something other than what was PUT.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,16 +20,11 @@ from urllib.parse import unquote
 
 import pyoxigraph as ox
 
-#: Longest subgraph id accepted (ids minted by kg_exporter.identity stay far below).
-MAX_ID_LENGTH = 1024
+from kg_exporter.sink.ids import id_problem
+
 #: Default limit of a request body, in bytes.
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 ACCEPTED_CONTENT_TYPES = frozenset({"application/ld+json", "application/json"})
-
-# An id must be usable as it is as one URL path segment and inside the graph IRI
-# urn:kg-exporter:subgraph:<id>: RFC 3986 pchar (unreserved, sub-delims, ':', '@', and valid %XX
-# escapes), so ASCII only and never '/', '?' or '#'.
-_ID = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
 
 
 @dataclass
@@ -67,22 +61,9 @@ def subgraph_id_from_segment(raw: str) -> str:
 
 def check_subgraph_id(subgraph_id: str) -> None:
     """Refuse ids that are empty, too long, dot segments or not URL path segment characters."""
-    if not subgraph_id:
-        raise BadRequest(400, "invalid subgraph id", "the id is empty")
-    if len(subgraph_id) > MAX_ID_LENGTH:
-        raise BadRequest(
-            400, "invalid subgraph id", f"the id is longer than {MAX_ID_LENGTH} characters"
-        )
-    if subgraph_id in {".", ".."}:
-        raise BadRequest(400, "invalid subgraph id", "'.' and '..' are not ids")
-    if "/" in subgraph_id:
-        raise BadRequest(400, "invalid subgraph id", "an id cannot contain '/' (nor %2F)")
-    if not _ID.fullmatch(subgraph_id):
-        raise BadRequest(
-            400,
-            "invalid subgraph id",
-            "an id is ASCII letters, digits, -._~!$&'()*+,;=:@ and %XX escapes",
-        )
+    problem = id_problem(subgraph_id)
+    if problem is not None:
+        raise BadRequest(400, "invalid subgraph id", problem)
 
 
 def check_content_type(content_type: str) -> None:

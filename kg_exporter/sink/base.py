@@ -1,0 +1,42 @@
+"""The one interface every sink implements.
+
+A sink stores whole subgraphs by id: ``put`` makes the stored subgraph exactly the document
+(idempotent, so a retried or repeated write is harmless), ``get`` gives it back as JSON-LD (graph-
+isomorphic to what was put, not byte-equal), ``delete`` removes it, ``list`` names what is there.
+Failures raise :class:`~kg_exporter.errors.SinkError` subclasses, never raw HTTP errors.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, Protocol, runtime_checkable
+
+
+class PutOutcome(Enum):
+    CREATED = "created"
+    REPLACED = "replaced"
+
+
+@runtime_checkable
+class Sink(Protocol):
+    async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
+        """Store ``document`` (``{"@context": ..., "@graph": [...]}``) as the subgraph."""
+        ...
+
+    async def get(self, subgraph_id: str) -> dict[str, Any] | None:
+        """The stored subgraph as a JSON-LD document, or None when there is none."""
+        ...
+
+    async def delete(self, subgraph_id: str) -> bool:
+        """Remove the subgraph; False when there was none."""
+        ...
+
+    async def list(self, prefix: str = "") -> builtins.list[str]:
+        """Ids of the stored subgraphs that start with ``prefix``, sorted."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections (the HTTP client too, when the sink made it)."""
+        ...

@@ -1,0 +1,67 @@
+"""Choosing and building the sink that ``SinkSettings.kind`` names."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from kg_exporter.resources import context as product_context
+from kg_exporter.settings import SinkSettings
+from kg_exporter.sink.backoff import Backoff
+from kg_exporter.sink.base import Sink
+from kg_exporter.sink.glaciation import GlaciationSink
+from kg_exporter.sink.graph_store import GraphStoreSink
+from kg_exporter.sink.http import SinkClient, Sleep, make_http_client
+from kg_exporter.sink.jsonld import Compactor
+from kg_exporter.sink.subgraph_api import SubgraphApiSink
+from kg_exporter.sink.token import TokenFile
+
+
+def open_sink(
+    settings: SinkSettings,
+    *,
+    client: httpx.AsyncClient | None = None,
+    sleep: Sleep = asyncio.sleep,
+    rng: Callable[[], float] = random.random,
+    clock: Callable[[], float] = time.time,
+    context: Mapping[str, Any] | None = None,
+) -> Sink:
+    """The sink ``settings`` describe, sending through ``client`` (the process's pooled client;
+    one is made from the settings when omitted, and then closed by the sink's ``aclose``).
+
+    An injected client is used as it is for TLS (``ca_bundle`` is applied only to a client made
+    here, see :func:`~kg_exporter.sink.http.make_http_client`); timeouts, token and retries apply
+    either way. ``sleep``, ``rng`` and ``clock`` drive the retry waits (tests pass fakes);
+    ``context`` is what read-back documents are compacted with (default: the product's).
+    Raises :class:`~kg_exporter.errors.SettingsError` when the token file or CA bundle is unusable.
+    """
+    token = TokenFile(settings.token_file) if settings.token_file is not None else None
+    sink_client = SinkClient(
+        client if client is not None else make_http_client(settings),
+        backoff=Backoff.from_settings(settings),
+        timeout_seconds=settings.timeout_seconds,
+        token=token,
+        owns_client=client is None,
+        sleep=sleep,
+        rng=rng,
+        clock=clock,
+    )
+    url = str(settings.url)
+    compactor = Compactor(product_context() if context is None else context)
+    if settings.kind == "graph-store":
+        # Forward-compatible with a `sink.query_url` setting; the sibling /query otherwise.
+        query_url = getattr(settings, "query_url", None)
+        return GraphStoreSink(
+            sink_client,
+            url,
+            query_url=str(query_url) if query_url is not None else None,
+            compactor=compactor,
+        )
+    if settings.kind == "glaciation":
+        return GlaciationSink(sink_client, url, compactor=compactor)
+    return SubgraphApiSink(sink_client, url)
