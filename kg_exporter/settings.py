@@ -107,6 +107,45 @@ class SinkSettings(_Frozen):
     backoff_max_seconds: float = Field(30.0, gt=0, description="Cap of the retry delay.")
 
 
+class LeaderSettings(_Frozen):
+    """Leader election on a ``coordination.k8s.io/v1`` Lease, for running more than one replica:
+    only the leader watches and writes; a standby takes over when the leader's lease expires, or
+    within about one retry period when the leader releases it on shutdown. Off for one replica."""
+
+    enabled: bool = Field(
+        False, description="Elect a leader; off means this process always works (one replica)."
+    )
+    lease_name: str = Field("kg-exporter", description="Name of the Lease object.")
+    namespace: str | None = Field(
+        None,
+        description="Namespace of the Lease; default: the pod's own (read from the service "
+        "account mount), so the Role granting access to leases can stay in that namespace.",
+    )
+    identity: str | None = Field(
+        None,
+        description="This candidate's name in the Lease; default: the host name (the pod "
+        "name in Kubernetes). Must differ between replicas.",
+    )
+    lease_duration_seconds: int = Field(
+        15,
+        ge=1,
+        description="Seconds a standby waits after the lease was last renewed before taking it. "
+        "Longer: fewer false take-overs on a slow API server; shorter: faster fail-over.",
+    )
+    renew_deadline_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds the leader keeps trying to renew before it stops working; must be "
+        "below lease_duration_seconds so it stops before a standby may start.",
+    )
+    retry_period_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds between renewals and between a standby's polls (one GET each): "
+        "how quickly a released lease is taken over.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything kg-exporter can be told. Each field says its unit, default and why it exists."""
 
@@ -168,6 +207,9 @@ class Settings(BaseSettings):
         None, description="Kubernetes label selector restricting which workloads are watched."
     )
     sink: SinkSettings = Field(default_factory=SinkSettings, description="Where subgraphs go.")
+    leader: LeaderSettings = Field(
+        default_factory=LeaderSettings, description="Leader election between replicas."
+    )
 
     @field_validator("cluster_id", "glaciation_node_id")
     @classmethod
