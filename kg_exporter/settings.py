@@ -146,6 +146,74 @@ class LeaderSettings(_Frozen):
     )
 
 
+class DaemonSettings(_Frozen):
+    """The long-running daemon (``kg-exporter run``): workers, backoff, health server, shutdown."""
+
+    workers: int = Field(
+        8,
+        ge=1,
+        description="Keys written concurrently. Each write is two PUTs; more workers help only "
+        "while the Metadata Service has spare capacity.",
+    )
+    listen: str = Field(
+        "0.0.0.0:9090",
+        description="HOST:PORT serving /metrics, /healthz and /readyz (port 0: any free port).",
+    )
+    drain_deadline_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="On SIGTERM, seconds to keep writing queued keys before exiting anyway; keep "
+        "it below the pod's terminationGracePeriodSeconds. Unwritten keys are reconciled at the "
+        "next start.",
+    )
+    retry_initial_seconds: float = Field(
+        0.5,
+        gt=0,
+        description="First delay before a key whose write failed is tried again; doubles per "
+        "failure of that key, with full jitter.",
+    )
+    retry_max_seconds: float = Field(30.0, gt=0, description="Cap of the per-key retry delay.")
+    watch_backoff_initial_seconds: float = Field(
+        0.5,
+        gt=0,
+        description="First delay before re-connecting a failed list or watch; doubles per "
+        "consecutive failure, with full jitter.",
+    )
+    watch_backoff_max_seconds: float = Field(
+        30.0, gt=0, description="Cap of the list/watch reconnect delay."
+    )
+    watch_timeout_seconds: int = Field(
+        300,
+        ge=1,
+        description="Server-side timeout of one watch request; each watch picks a random value "
+        "between this and twice this (as client-go does) so watches do not all restart together. "
+        "A watch that ends this way resumes from its last resourceVersion without a relist.",
+    )
+    list_page_size: int = Field(
+        500, ge=1, description="Objects per page (`limit`) when listing; bounds memory per page."
+    )
+    sink_probe_interval_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="When no write reached the sink for this long, /readyz asks it (one cheap "
+        "list request) so readiness reflects a sink that went down while idle.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`text`: key=value lines; `json`: one JSON object per line."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level logged."
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, colon, port = value.rpartition(":")
+        if not colon or not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{value!r} is not HOST:PORT")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything kg-exporter can be told. Each field says its unit, default and why it exists."""
 
@@ -209,6 +277,9 @@ class Settings(BaseSettings):
     sink: SinkSettings = Field(default_factory=SinkSettings, description="Where subgraphs go.")
     leader: LeaderSettings = Field(
         default_factory=LeaderSettings, description="Leader election between replicas."
+    )
+    daemon: DaemonSettings = Field(
+        default_factory=DaemonSettings, description="The long-running daemon (`kg-exporter run`)."
     )
 
     @field_validator("cluster_id", "glaciation_node_id")
