@@ -255,6 +255,9 @@ def _json(value: Any, *, status: int = 200, content_type: str = "application/jso
 
 def _error(exc: BadRequest, headers: Mapping[str, str] | None = None) -> web.Response:
     response = _json(exc.body(), status=exc.status)
+    if exc.status == 413:
+        # The rest of the body is not wanted: close rather than keep reading it for keep-alive.
+        response.force_close()
     if isinstance(exc, _Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="kg-exporter"'
     if headers and "Allow" in headers:

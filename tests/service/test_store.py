@@ -1,0 +1,123 @@
+"""SubgraphStore: replaces by difference end in exactly the new graph, whatever path they take."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg_exporter.service import PutResult, SubgraphStore
+from kg_exporter.service.validation import BadRequest, parse_document, subgraph_id_from_segment
+from kg_exporter.sink.jsonld import document_triples
+from tests.sink.documents import workload_document
+
+
+def triples(name: str = "web", **changes: object) -> list[ox.Triple]:
+    return document_triples(workload_document(name, **changes))  # type: ignore[arg-type]
+
+
+def canonical(body: list[ox.Triple]) -> set[ox.Triple]:
+    """``body`` as Oxigraph stores it: typed literals in canonical form ("30.250" → "30.25")."""
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in body)
+    return {quad.triple for quad in store}
+
+
+@pytest.mark.parametrize("remembered", [0, 1, 100])
+def test_every_replace_path_ends_in_exactly_the_new_graph(tmp_path: Path, remembered: int) -> None:
+    store = SubgraphStore.open(str(tmp_path / "store"), remembered=remembered)
+    versions = [triples(), triples(phase="Failed"), triples("other", replicas=0), triples()]
+    assert store.put("c:w", versions[0]) is PutResult.CREATED
+    store.put("c:other", triples("x"))  # evicts c:w when only one is remembered
+    for version in versions[1:]:
+        assert store.put("c:w", version) is PutResult.REPLACED
+        assert set(store.get("c:w") or []) == canonical(version)
+    assert store.count() == 2
+
+
+def test_blank_nodes_replace_whole(tmp_path: Path) -> None:
+    store = SubgraphStore.open(str(tmp_path / "store"))
+    with_blank = parse_document(
+        json.dumps(
+            {"@id": "https://e.org/a", "https://e.org/p": {"https://e.org/q": "inner"}}
+        ).encode()
+    )
+    store.put("c:b", triples())
+    store.put("c:b", with_blank)  # named → blank
+    store.put("c:b", with_blank)  # blank → blank
+    assert len(store.get("c:b") or []) == 2
+    store.put("c:b", triples())  # blank → named
+    assert set(store.get("c:b") or []) == canonical(triples())
+
+
+def test_unchanged_knows_only_the_last_body(tmp_path: Path) -> None:
+    store = SubgraphStore.open(str(tmp_path / "store"))
+    store.put("c:w", triples(), body_digest=b"one")
+    assert store.unchanged("c:w", b"one") and not store.unchanged("c:w", b"two")
+    store.put("c:w", triples(phase="x"), body_digest=b"two")
+    assert store.unchanged("c:w", b"two") and not store.unchanged("c:w", b"one")
+    store.delete("c:w")
+    assert not store.unchanged("c:w", b"two")
+
+
+def test_a_reopened_store_knows_its_subgraphs(tmp_path: Path) -> None:
+    store = SubgraphStore.open(str(tmp_path / "store"))
+    store.put("c:a", triples("a"))
+    store.put("c:b", triples("b"))
+    store.flush()
+    del store
+    reopened = SubgraphStore.open(str(tmp_path / "store"))
+    assert reopened.count() == 2 and reopened.ids("c:") == ["c:a", "c:b"]
+    assert reopened.put("c:a", triples("a2")) is PutResult.REPLACED
+    assert set(reopened.get("c:a") or []) == canonical(triples("a2"))
+
+
+def test_create_only_never_replaces(tmp_path: Path) -> None:
+    store = SubgraphStore.open(":memory:")
+    assert store.put("c:a", triples(), create_only=True) is PutResult.CREATED
+    assert store.put("c:a", triples("z"), create_only=True) is PutResult.CONFLICT
+    assert set(store.get("c:a") or []) == canonical(triples())
+
+
+@pytest.mark.parametrize(
+    ("segment", "subgraph_id"),
+    [
+        ("c1:workload:pod:default:web", "c1:workload:pod:default:web"),
+        ("c1:node:w%25C3%25A9", "c1:node:w%C3%A9"),
+        ("a~1", "a~1"),
+        ("a%3Ab", "a:b"),
+    ],
+)
+def test_ids_from_path_segments(segment: str, subgraph_id: str) -> None:
+    assert subgraph_id_from_segment(segment) == subgraph_id
+
+
+@pytest.mark.parametrize(
+    "segment",
+    ["", "a/b", "a%2Fb", "a%2fb", "..", "%2E%2E", "%2e", "w%C3%A9", "%FF", "a%20b", "a%3Eb"],
+)
+def test_invalid_path_segments(segment: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        subgraph_id_from_segment(segment)
+    assert refused.value.status == 400
+
+
+@pytest.mark.parametrize("remembered", [0, 100])
+def test_lexical_variants_of_one_value_replace_cleanly(tmp_path: Path, remembered: int) -> None:
+    """Oxigraph keeps typed literals by value; a difference computed on lexical forms must still
+    end in exactly the new graph."""
+    store = SubgraphStore.open(str(tmp_path / "store"), remembered=remembered)
+    decimal = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+    s, p, q = (ox.NamedNode(f"https://e.org/{n}") for n in "spq")
+
+    def body(lexical: str, other: str) -> list[ox.Triple]:
+        return [
+            ox.Triple(s, p, ox.Literal(lexical, datatype=decimal)),
+            ox.Triple(s, q, ox.Literal(other)),
+        ]
+
+    for version in (body("1.50", "a"), body("1.5", "b"), body("01.500", "b"), body("2.0", "c")):
+        store.put("c:v", version)
+        assert set(store.get("c:v") or []) == canonical(version)
