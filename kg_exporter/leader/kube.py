@@ -1,0 +1,98 @@
+"""The :class:`~kg_exporter.leader.record.LeaseApi` on a real cluster, via ``kubernetes_asyncio``.
+
+Besides ``kg_exporter/watch/``, this is the one module allowed to import ``kubernetes_asyncio``:
+the client's models and exceptions stop here, the elector only sees :class:`LeaseRecord`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio import client
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from kg_exporter.leader.record import LeaseApiError, LeaseConflict, LeaseRecord
+
+
+class KubeLeaseApi:
+    """Leases through an ``ApiClient`` the caller owns (and closes)."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._leases = client.CoordinationV1Api(api_client)
+
+    async def get(self, namespace: str, name: str) -> LeaseRecord | None:
+        try:
+            lease = await self._leases.read_namespaced_lease(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise _error(exc, "read", namespace, name) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _unreachable(exc, "read", namespace, name) from exc
+        return _record(lease)
+
+    async def create(self, namespace: str, name: str, record: LeaseRecord) -> LeaseRecord:
+        body = _lease(namespace, name, record)
+        try:
+            lease = await self._leases.create_namespaced_lease(namespace, body)
+        except ApiException as exc:
+            raise _error(exc, "create", namespace, name) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _unreachable(exc, "create", namespace, name) from exc
+        return _record(lease)
+
+    async def replace(self, namespace: str, name: str, record: LeaseRecord) -> LeaseRecord:
+        body = _lease(namespace, name, record)
+        try:
+            lease = await self._leases.replace_namespaced_lease(name, namespace, body)
+        except ApiException as exc:
+            raise _error(exc, "update", namespace, name) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _unreachable(exc, "update", namespace, name) from exc
+        return _record(lease)
+
+
+def _lease(namespace: str, name: str, record: LeaseRecord) -> client.V1Lease:
+    return client.V1Lease(
+        api_version="coordination.k8s.io/v1",
+        kind="Lease",
+        metadata=client.V1ObjectMeta(
+            name=name, namespace=namespace, resource_version=record.resource_version
+        ),
+        spec=client.V1LeaseSpec(
+            holder_identity=record.holder_identity,
+            lease_duration_seconds=record.lease_duration_seconds,
+            acquire_time=record.acquire_time,
+            renew_time=record.renew_time,
+            lease_transitions=record.lease_transitions,
+        ),
+    )
+
+
+def _record(lease: Any) -> LeaseRecord:
+    spec = lease.spec
+    return LeaseRecord(
+        holder_identity=spec.holder_identity or "",
+        lease_duration_seconds=int(spec.lease_duration_seconds or 0),
+        acquire_time=spec.acquire_time,
+        renew_time=spec.renew_time,
+        lease_transitions=int(spec.lease_transitions or 0),
+        resource_version=lease.metadata.resource_version,
+    )
+
+
+def _error(
+    exc: ApiException, verb: str, namespace: str, name: str
+) -> LeaseConflict | LeaseApiError:
+    # 409: a stale resourceVersion on update, or AlreadyExists on create; both a lost race.
+    if exc.status == 409:
+        return LeaseConflict(f"{verb} lease {namespace}/{name}: conflict")
+    hint = " (check the Role granting get/create/update on leases)" if exc.status == 403 else ""
+    return LeaseApiError(f"{verb} lease {namespace}/{name}: HTTP {exc.status} {exc.reason}{hint}")
+
+
+def _unreachable(exc: BaseException, verb: str, namespace: str, name: str) -> LeaseApiError:
+    return LeaseApiError(
+        f"{verb} lease {namespace}/{name}: API server unreachable ({type(exc).__name__}: {exc})"
+    )
