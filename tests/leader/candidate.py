@@ -1,0 +1,103 @@
+"""A leader-election candidate process for the fail-over tests: the elector with the real
+kubernetes_asyncio adapter, doing stand-in work while it leads.
+
+``python -m tests.leader.candidate --kubeconfig KC --identity a --events FILE``
+
+While leading it lists Deployments every 50 ms and appends to FILE (one line each, flushed):
+``lead T``, ``saw NAME T`` for each Deployment it had not seen, ``beat T``; then ``released T``
+or ``lost T``. SIGTERM while leading: finish the current step, release the lease, exit 0 (what
+the daemon does after draining); while standing by: stop waiting, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from kubernetes_asyncio import client, config
+
+from kg_exporter.leader import ElectionConfig, LeaderElector, LeadershipLost
+from kg_exporter.leader.kube import KubeLeaseApi
+
+
+def record(out: TextIO, *words: str) -> None:
+    out.write(" ".join([*words, f"{time.time():.3f}"]) + "\n")
+    out.flush()
+
+
+async def work(api: client.ApiClient, out: TextIO, stop: asyncio.Event) -> None:
+    record(out, "lead")
+    apps, seen = client.AppsV1Api(api), set[str]()
+    while not stop.is_set():
+        listing = await apps.list_deployment_for_all_namespaces()
+        for item in listing.items:
+            if item.metadata.name not in seen:
+                seen.add(item.metadata.name)
+                record(out, "saw", item.metadata.name)
+        record(out, "beat")
+        try:
+            await asyncio.wait_for(stop.wait(), 0.05)
+        except TimeoutError:
+            pass
+
+
+async def run(args: argparse.Namespace, out: TextIO) -> int:
+    api = await config.new_client_from_config(config_file=str(args.kubeconfig))
+    elector = LeaderElector(
+        ElectionConfig(
+            "kg-exporter",
+            "default",
+            args.identity,
+            lease_duration_seconds=args.lease_duration,
+            renew_deadline_seconds=args.renew_deadline,
+            retry_period_seconds=args.retry_period,
+        ),
+        KubeLeaseApi(api),
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+
+    async def lead() -> None:
+        async with elector.leadership():
+            await work(api, out, stop)
+
+    async with api:
+        leading = asyncio.create_task(lead())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({leading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not elector.is_leader:
+            leading.cancel()
+        try:
+            await leading
+            record(out, "released")
+        except asyncio.CancelledError:
+            record(out, "stood-down")
+        except LeadershipLost:
+            record(out, "lost")
+            return 1
+        finally:
+            stopping.cancel()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kubeconfig", type=Path, required=True)
+    parser.add_argument("--identity", required=True)
+    parser.add_argument("--events", type=Path, required=True)
+    parser.add_argument("--lease-duration", type=int, default=2)
+    parser.add_argument("--renew-deadline", type=float, default=1.5)
+    parser.add_argument("--retry-period", type=float, default=0.2)
+    args = parser.parse_args()
+    with args.events.open("a", encoding="utf-8") as out:
+        record(out, "started")
+        return asyncio.run(run(args, out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The kubernetes_asyncio adapter against the fake API server: what it returns and raises."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from kubernetes_asyncio import config
+
+from kg_exporter.leader import (
+    Attempt,
+    ElectionConfig,
+    LeaderElector,
+    LeaseApiError,
+    LeaseConflict,
+    LeaseRecord,
+)
+from kg_exporter.leader.kube import KubeLeaseApi
+from tests.fakekube import FakeKube
+
+pytest_plugins = ["tests.fakekube.fixtures"]
+
+WHEN = datetime(2025, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+async def leases(fake_kube: FakeKube) -> AsyncIterator[KubeLeaseApi]:
+    api = await config.new_client_from_config(config_file=str(fake_kube.kubeconfig_path))
+    async with api:
+        yield KubeLeaseApi(api)
+
+
+async def test_create_get_replace_round_trip(leases: KubeLeaseApi) -> None:
+    assert await leases.get("default", "kg") is None
+    created = await leases.create("default", "kg", LeaseRecord("a", 15, WHEN, WHEN, 0))
+    assert created.resource_version and created.holder_identity == "a"
+    read = await leases.get("default", "kg")
+    assert read == created and read.renew_time == WHEN  # microseconds survive (MicroTime)
+    renewed = await leases.replace("default", "kg", replace(read, lease_transitions=3))
+    assert renewed.lease_transitions == 3
+    assert renewed.resource_version != created.resource_version
+
+
+async def test_stale_writes_and_duplicate_creates_are_conflicts(leases: KubeLeaseApi) -> None:
+    first = await leases.create("default", "kg", LeaseRecord("a", 15, WHEN, WHEN, 0))
+    with pytest.raises(LeaseConflict):
+        await leases.create("default", "kg", LeaseRecord("b", 15, WHEN, WHEN, 0))
+    await leases.replace("default", "kg", replace(first, holder_identity="b"))
+    with pytest.raises(LeaseConflict):
+        await leases.replace("default", "kg", replace(first, holder_identity="c"))
+
+
+async def test_an_unreachable_or_refusing_server_is_a_lease_api_error(
+    fake_kube: FakeKube, leases: KubeLeaseApi
+) -> None:
+    fake_kube.fail_next_requests(1, status=403)
+    with pytest.raises(LeaseApiError, match="Role"):
+        await leases.get("default", "kg")
+    fake_kube.set_unavailable(True, refuse=True)
+    with pytest.raises(LeaseApiError, match=r"unreachable|503"):
+        await leases.get("default", "kg")
+
+
+async def test_two_electors_on_one_server_elect_one(leases: KubeLeaseApi) -> None:
+    def elector(identity: str) -> LeaderElector:
+        return LeaderElector(ElectionConfig("kg", "default", identity), leases)
+
+    a, b = elector("a"), elector("b")
+    assert await a.try_acquire_or_renew() is Attempt.HELD
+    assert await b.try_acquire_or_renew() is Attempt.HELD_BY_OTHER
+    assert await a.try_acquire_or_renew() is Attempt.HELD
