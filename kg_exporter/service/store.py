@@ -7,7 +7,7 @@ across subgraphs. Three properties hold, and the tests check each:
   write-ahead log written) before the method returns, so a process killed right after a 2xx loses
   nothing. The log is not fsync'ed per write: a kernel crash or power cut can lose the last writes,
   as with Oxigraph's own server.
-- **A replace is all or nothing.** Creating is one ``extend``; replacing is one SPARQL update
+- **A replace is all or nothing.** Creating is one ``load``; replacing is one SPARQL update
   (``DELETE DATA``/``INSERT DATA`` of the difference, or ``DROP``/``INSERT DATA`` when blank nodes
   make a difference meaningless), never a remove followed by a load that a crash could split.
 - **Writers to one id take turns.** Oxigraph transactions do not detect conflicts, so two replaces
@@ -21,6 +21,10 @@ id, which a bounded cache (:class:`_Recent`, compressed N-Triples) keeps for the
 written ids; on a miss the old graph is read from the store. The cache also remembers a digest of
 the request body, so re-sending an unchanged subgraph (a relist, a resync) costs no parse and no
 write at all (:meth:`SubgraphStore.unchanged`).
+
+Oxigraph keeps typed literals by value, so what a GET returns is the canonical lexical form
+(``"0.250"^^xsd:decimal`` comes back as ``"0.25"``): the same RDF value. Differences computed on
+lexical forms stay correct because ``DELETE DATA`` matches by that same value.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
 
 #: ``store_path`` value that selects a store in memory (tests, demos).
 IN_MEMORY = ":memory:"
-#: Default number of ids whose last body the store remembers (~1.5 KB each for ~50 triples).
+#: Default number of ids whose last body the store remembers (~1 KB each for ~50 triples).
 DEFAULT_REMEMBERED = 20_000
 _STRIPES = 256
 
@@ -97,7 +101,7 @@ class SubgraphStore:
         ``body_digest`` identifies the request body the triples came from, for :meth:`unchanged`.
         """
         graph = ox.NamedNode(subgraph_graph_iri(subgraph_id))
-        lines = _lines(triples)
+        data = _n_triples(triples)
         with self._stripes[hash(subgraph_id) % _STRIPES]:
             exists = self._store.contains_named_graph(graph)
             if exists and create_only:
@@ -105,15 +109,14 @@ class SubgraphStore:
             # Forgotten until the write succeeds: a failed write must not look like the last one.
             previous = self._recent.pop(subgraph_id)
             if not exists:
-                self._store.extend(
-                    ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples
-                )
+                # N-Triples into the graph: one transaction, parsed in Rust, no Python objects.
+                self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
                 with self._count_lock:
                     self._count += 1
             else:
                 old = previous.lines() if previous is not None else self._stored_lines(graph)
-                self._replace(graph, old, lines, triples)
-            self._recent.put(subgraph_id, body_digest, lines)
+                self._replace(graph, old, data)
+            self._recent.put(subgraph_id, body_digest, data)
             return PutResult.REPLACED if exists else PutResult.CREATED
 
     def get(self, subgraph_id: str) -> list[ox.Triple] | None:
@@ -163,56 +166,55 @@ class SubgraphStore:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _stored_lines(self, graph: ox.NamedNode) -> frozenset[str] | None:
+    def _stored_lines(self, graph: ox.NamedNode) -> frozenset[bytes] | None:
         quads = self._store.quads_for_pattern(None, None, None, graph)
-        return _lines(quad.triple for quad in quads)
+        return _lines(_n_triples([quad.triple for quad in quads]))
 
-    def _replace(
-        self,
-        graph: ox.NamedNode,
-        old: frozenset[str] | None,
-        new: frozenset[str] | None,
-        triples: Sequence[ox.Triple],
-    ) -> None:
+    def _replace(self, graph: ox.NamedNode, old: frozenset[bytes] | None, data: bytes) -> None:
+        new = _lines(data)
         if old is None or new is None:
             # Blank node labels differ on every parse, so a difference would be everything, and
             # DELETE DATA cannot name blank nodes anyway: drop and insert, in one update.
-            data = " ".join(f"{t} ." for t in triples)
             self._store.update(
-                f"DROP SILENT GRAPH {graph} ; INSERT DATA {{ GRAPH {graph} {{ {data} }} }}"
+                f"DROP SILENT GRAPH {graph} ; "
+                f"INSERT DATA {{ GRAPH {graph} {{ {data.decode('utf-8')} }} }}"
             )
             return
         removed = old - new
         added = new - old
         operations = []
-        # pyoxigraph prints terms in N-Triples syntax, which SPARQL data blocks accept as is.
+        # N-Triples statements are valid SPARQL data blocks as they are.
         if removed:
-            operations.append(f"DELETE DATA {{ GRAPH {graph} {{ {' '.join(removed)} }} }}")
+            operations.append(f"DELETE DATA {{ GRAPH {graph} {{ {_text(removed)} }} }}")
         if added:
-            operations.append(f"INSERT DATA {{ GRAPH {graph} {{ {' '.join(added)} }} }}")
+            operations.append(f"INSERT DATA {{ GRAPH {graph} {{ {_text(added)} }} }}")
         if operations:
             self._store.update(" ; ".join(operations))
 
 
-def _lines(triples: Iterable[ox.Triple]) -> frozenset[str] | None:
-    """The triples as N-Triples statements; None when blank nodes make them incomparable."""
-    lines = set()
-    for triple in triples:
-        if isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode):
-            return None
-        lines.add(f"{triple} .")
-    return frozenset(lines)
+def _n_triples(triples: Iterable[ox.Triple]) -> bytes:
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+
+
+def _lines(data: bytes) -> frozenset[bytes] | None:
+    """The N-Triples statements of ``data``; None when it may hold blank nodes, whose labels make
+    two parses of one graph look different (a literal holding "_:" errs on the safe side)."""
+    if b"_:" in data:
+        return None
+    return frozenset(data.splitlines())
+
+
+def _text(lines: Iterable[bytes]) -> str:
+    return b"\n".join(lines).decode("utf-8")
 
 
 @dataclass(frozen=True)
 class _Written:
     body_digest: bytes | None
-    compressed: bytes | None
+    compressed: bytes
 
-    def lines(self) -> frozenset[str] | None:
-        if self.compressed is None:
-            return None
-        return frozenset(zlib.decompress(self.compressed).decode("utf-8").split("\n"))
+    def lines(self) -> frozenset[bytes] | None:
+        return _lines(zlib.decompress(self.compressed))
 
 
 class _Recent:
@@ -231,12 +233,12 @@ class _Recent:
         with self._lock:
             return self._entries.pop(subgraph_id, None)
 
-    def put(self, subgraph_id: str, digest: bytes | None, lines: frozenset[str] | None) -> None:
+    def put(self, subgraph_id: str, digest: bytes | None, data: bytes) -> None:
         if self._capacity <= 0:
             return
-        # Level 1: the text is repetitive IRIs, so even the fastest level shrinks it ~5x.
-        compressed = None if lines is None else zlib.compress("\n".join(lines).encode("utf-8"), 1)
+        # Level 1: N-Triples are repetitive IRIs; even the fastest level shrinks them ~8x.
+        entry = _Written(digest, zlib.compress(data, 1))
         with self._lock:
-            self._entries[subgraph_id] = _Written(digest, compressed)
+            self._entries[subgraph_id] = entry
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
