@@ -29,6 +29,12 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return render_command(args.paths, _settings(args), fmt=args.format, out=sys.stdout)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from kg_exporter.commands.run import run_command
+
+    return run_command(_settings(args), kubeconfig=args.kubeconfig)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from kg_exporter.validate import validate_files
 
@@ -77,6 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.set_defaults(handler=_cmd_validate)
+
+    run = commands.add_parser(
+        "run",
+        help="watch the cluster and keep the Metadata Service up to date (the daemon)",
+        description="List and watch Deployments, StatefulSets, Jobs and Nodes; write workload and "
+        "telemetry subgraphs when a workload starts or stops, node subgraphs when nodes join or "
+        "leave. Serves /metrics, /healthz, /readyz; SIGTERM drains the queue and exits 0.",
+    )
+    run.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="kubeconfig file (default: in-cluster credentials in a pod, else $KUBECONFIG or "
+        "~/.kube/config)",
+    )
+    _add_config(run)
+    run.set_defaults(handler=_cmd_run)
 
     return parser
 

@@ -1,0 +1,87 @@
+"""N workers taking keys off a :class:`WorkQueue`, with the per-key retry policy.
+
+What a failed key does next is decided here and only here:
+
+- :class:`SinkUnavailable` (the sink's own retries are used up): the key is tried again after a
+  per-key backoff — ``will retry <key> in 2.0 s`` — while the other keys carry on;
+- :class:`SinkRejected` or :class:`RenderError`: retrying cannot help; the key is logged, counted
+  and dropped until its object changes again;
+- anything else is a bug: logged with its traceback and retried like an unavailable sink, so one
+  bad key never stops the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+from kg_exporter.errors import RenderError, SinkRejected, SinkUnavailable
+from kg_exporter.queue.backoff import KeyBackoff
+from kg_exporter.queue.workqueue import WorkQueue
+
+log = logging.getLogger("kg_exporter.queue")
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Workers(Generic[K]):
+    def __init__(
+        self,
+        queue: WorkQueue[K],
+        process: Callable[[K], Awaitable[None]],
+        backoff: KeyBackoff[K],
+        *,
+        count: int,
+        on_retry: Callable[[K, str], None] | None = None,
+    ) -> None:
+        self._queue = queue
+        self._process = process
+        self._backoff = backoff
+        self._count = count
+        self._on_retry = on_retry
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"worker-{i}") for i in range(self._count)
+        ]
+
+    async def stop(self) -> None:
+        """Cancel the workers (after :meth:`WorkQueue.shutdown` they end by themselves)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def wait(self) -> None:
+        """Until every worker has returned (the queue was shut down and emptied)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while (key := await self._queue.get()) is not None:
+            try:
+                await self._process(key)
+            except SinkUnavailable as exc:
+                self._retry(key, "unavailable", f"the sink is unavailable: {exc}")
+            except (SinkRejected, RenderError) as exc:
+                self._backoff.forget(key)
+                log.error("not writing %s: %s; dropped until it changes again", key, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("unexpected error writing %s", key)
+                self._retry(key, "error", f"{type(exc).__name__}: {exc}")
+            else:
+                self._backoff.forget(key)
+            finally:
+                self._queue.done(key)
+
+    def _retry(self, key: K, reason: str, message: str) -> None:
+        delay = self._backoff.next_delay(key)
+        failures = self._backoff.failures(key)
+        log.warning("will retry %s in %.1f s (failure %d): %s", key, delay, failures, message)
+        if self._on_retry is not None:
+            self._on_retry(key, reason)
+        self._queue.add_after(key, delay)

@@ -1,0 +1,203 @@
+"""The daemon: watches → state → work queue → render → sink, plus health, metrics and shutdown.
+
+:meth:`Daemon.run` runs until ``stop`` is set (SIGTERM), then stops the watches, drains the queue
+within ``daemon.drain_deadline_seconds`` and returns the exit code: 0, or 1 when a watch loop died
+of an unexpected error (a bug: the daemon would otherwise silently miss changes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from functools import partial
+
+from kubernetes_asyncio.client import ApiClient
+from prometheus_client import CollectorRegistry
+
+from kg_exporter.identity import SubgraphKind, encode_segment
+from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.metrics import DaemonMetrics
+from kg_exporter.queue import Backoff, KeyBackoff, Workers, WorkQueue
+from kg_exporter.render.renderer import Renderer
+from kg_exporter.runtime.clock import Clock, SystemClock, rfc3339
+from kg_exporter.runtime.dispatch import Dispatcher
+from kg_exporter.runtime.health import Health, probe_sink
+from kg_exporter.runtime.keys import WorkKey, glaciation_key
+from kg_exporter.runtime.reconcile import reconcile
+from kg_exporter.runtime.server import HealthServer, create_app
+from kg_exporter.runtime.writer import Writer
+from kg_exporter.settings import Settings
+from kg_exporter.sink import Sink
+from kg_exporter.state.nodes import NodeTable
+from kg_exporter.state.workloads import WorkloadTable
+from kg_exporter.watch import Target, Watcher, targets_for
+
+log = logging.getLogger("kg_exporter.runtime")
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        api: ApiClient,
+        sink: Sink,
+        registry: CollectorRegistry | None = None,
+        clock: Clock | None = None,
+        rng: Callable[[], float] = random.random,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.settings = settings
+        options = settings.daemon
+        clock = clock if clock is not None else SystemClock()
+        self.clock = clock
+
+        def now() -> str:
+            return rfc3339(clock.now())
+
+        self.sink = sink
+        self.metrics = DaemonMetrics(registry if registry is not None else CollectorRegistry())
+        self.health = Health(clock.monotonic)
+        self.workloads = WorkloadTable(now)
+        self.nodes = NodeTable(now)
+        self.queue: WorkQueue[WorkKey] = WorkQueue()
+        self.targets: list[Target] = targets_for(settings)
+        self.dispatcher = Dispatcher(
+            self.workloads,
+            self.nodes,
+            self.queue,
+            self.metrics,
+            self.targets,
+            glaciation=glaciation_key(settings.glaciation_node_id),
+        )
+        self.writer = Writer(
+            renderer if renderer is not None else Renderer(settings),
+            sink,
+            self.workloads,
+            self.nodes,
+            self.metrics,
+            self.health,
+            now=now,
+            monotonic=clock.monotonic,
+        )
+        self.retry_backoff = Backoff(options.retry_initial_seconds, options.retry_max_seconds, rng)
+        self.workers: Workers[WorkKey] = Workers(
+            self.queue,
+            self.writer.process,
+            KeyBackoff(self.retry_backoff),
+            count=options.workers,
+            on_retry=lambda key, reason: self.metrics.retries.labels(reason).inc(),
+        )
+        watch_backoff = Backoff(
+            options.watch_backoff_initial_seconds, options.watch_backoff_max_seconds, rng
+        )
+        self.watchers = [
+            Watcher(
+                api,
+                target,
+                self.dispatcher,
+                backoff=watch_backoff.delay,
+                page_size=options.list_page_size,
+                timeout_seconds=options.watch_timeout_seconds,
+                on_restart=lambda t, reason: self.metrics.watch_restarts.labels(
+                    t.kind, reason
+                ).inc(),
+                rng=rng,
+            )
+            for target in self.targets
+        ]
+        self.server = HealthServer(create_app(self.health, self.metrics.registry), options.listen)
+        self.health.on_sink_change(self._sink_changed)
+        self._observe()
+
+    def _observe(self) -> None:
+        metrics, queue = self.metrics, self.queue
+        metrics.watch_queue(lambda: len(queue), lambda: queue.waiting, lambda: queue.processing)
+        for kind in WORKLOAD_KINDS:
+            metrics.tracked.labels(kind).set_function(partial(self._count, kind))
+        metrics.tracked.labels(NODE_KIND).set_function(lambda: float(len(self.nodes)))
+        metrics.ready.set_function(lambda: 1.0 if self.health.ready else 0.0)
+
+    def _count(self, kind: str) -> float:
+        return float(sum(1 for key in self.workloads if key.kind == kind))
+
+    def _sink_changed(self, ok: bool) -> None:
+        if ok:
+            count = self.queue.retry_now()
+            if count:
+                log.info("retrying %d backing-off keys now that the sink answers", count)
+
+    async def _after_sync(self) -> None:
+        await self.dispatcher.synced.wait()
+        self.health.synced = True
+        await reconcile(
+            self.sink,
+            self.queue,
+            self.workloads,
+            self.nodes,
+            self.health,
+            cluster=self.settings.cluster_id,
+            targets=self.targets,
+            backoff=self.retry_backoff,
+        )
+
+    async def _probe(self) -> None:
+        prefix = f"{encode_segment(self.settings.cluster_id)}:{SubgraphKind.GLACIATION_NODE.value}:"
+        await probe_sink(
+            self.health,
+            lambda: self.sink.list(prefix),
+            interval=self.settings.daemon.sink_probe_interval_seconds,
+        )
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Work until ``stop`` is set; the exit code."""
+        url = await self.server.start()
+        log.info(
+            "serving /metrics, /healthz and /readyz on %s; watching %s",
+            url,
+            ", ".join(str(t) for t in self.targets),
+        )
+        self.workers.start()
+        watches = {asyncio.create_task(w.run(), name=f"watch {w.target}") for w in self.watchers}
+        helpers = [asyncio.create_task(self._after_sync()), asyncio.create_task(self._probe())]
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({*watches, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        code = 0
+        for task in done - {stopping}:
+            exc = task.exception()
+            self.health.dead.append(f"{task.get_name()}: {exc!r}")
+            log.error("%s died: %r; shutting down", task.get_name(), exc, exc_info=exc)
+            code = 1
+        log.info("stopping the watches")
+        for task in [*watches, *helpers, stopping]:
+            task.cancel()
+        await asyncio.gather(*watches, *helpers, stopping, return_exceptions=True)
+        await self._drain()
+        await self.server.stop()
+        log.info("stopped")
+        return code
+
+    async def _drain(self) -> None:
+        deadline = self.settings.daemon.drain_deadline_seconds
+        pending = len(self.queue) + self.queue.waiting + self.queue.processing
+        log.info("draining %d queued keys within %.1f s", pending, deadline)
+        self.queue.retry_now()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), deadline)
+        in_flight = self.queue.processing
+        left = self.queue.shutdown()
+        if left or in_flight:
+            log.warning(
+                "drain deadline of %.1f s passed with %d keys not written (%d being written); "
+                "the next start reconciles them",
+                deadline,
+                len(left) + in_flight,
+                in_flight,
+            )
+            await self.workers.stop()
+        else:
+            log.info("drained: every queued key is written")
+            await self.workers.wait()

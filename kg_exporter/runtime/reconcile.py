@@ -1,0 +1,103 @@
+"""Start-up reconciliation: what the Metadata Service shows that the cluster no longer has.
+
+Once every initial listing is processed, the ids stored under the watched prefixes
+(``<cluster>:workload:<kind>:[<namespace>:]`` and ``<cluster>:node:``) are compared with the keys
+the daemon tracks. Each stored id with no object behind it — deleted while the daemon was down —
+is queued as an :class:`~kg_exporter.runtime.keys.Orphan`; its worker reads the stored status and,
+if it says running, writes it as stopped (nodes: left). Listing is retried until it succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from kg_exporter.errors import SinkError, SinkUnavailable
+from kg_exporter.identity import (
+    SubgraphKind,
+    encode_segment,
+    node_subgraph_id,
+    workload_subgraph_id,
+)
+from kg_exporter.kinds import NODE_KIND
+from kg_exporter.queue import Backoff, WorkQueue
+from kg_exporter.runtime.health import Health
+from kg_exporter.runtime.keys import Orphan, WorkKey
+from kg_exporter.sink import Sink
+from kg_exporter.state.nodes import NodeTable
+from kg_exporter.state.workloads import WorkloadTable
+from kg_exporter.watch import Target
+
+log = logging.getLogger("kg_exporter.runtime")
+
+
+def stored_prefixes(cluster: str, targets: Iterable[Target]) -> list[tuple[str, SubgraphKind]]:
+    """The id prefixes this daemon is responsible for, one per watch target."""
+    out = []
+    for target in targets:
+        if target.kind == NODE_KIND:
+            out.append((f"{encode_segment(cluster)}:{SubgraphKind.NODE.value}:", SubgraphKind.NODE))
+            continue
+        prefix = f"{encode_segment(cluster)}:{SubgraphKind.WORKLOAD.value}:"
+        prefix += encode_segment(target.kind.lower()) + ":"
+        if target.namespace is not None:
+            prefix += encode_segment(target.namespace) + ":"
+        out.append((prefix, SubgraphKind.WORKLOAD))
+    return out
+
+
+def tracked_ids(cluster: str, workloads: WorkloadTable, nodes: NodeTable) -> set[str]:
+    ids = {workload_subgraph_id(cluster, key) for key in workloads}
+    ids.update(node_subgraph_id(cluster, name) for name in nodes)
+    return ids
+
+
+async def reconcile(
+    sink: Sink,
+    queue: WorkQueue[WorkKey],
+    workloads: WorkloadTable,
+    nodes: NodeTable,
+    health: Health,
+    *,
+    cluster: str,
+    targets: Iterable[Target],
+    backoff: Backoff,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> int:
+    """Queue an :class:`Orphan` for every stored id without an object; how many were queued."""
+    queued = 0
+    tracked = tracked_ids(cluster, workloads, nodes)
+    for prefix, kind in stored_prefixes(cluster, targets):
+        stored = await _list(sink, prefix, health, backoff, sleep)
+        for subgraph_id in stored:
+            if subgraph_id not in tracked:
+                queue.add(Orphan(subgraph_id, kind))
+                queued += 1
+    log.info("reconciled with the Metadata Service: %d stored subgraphs without an object", queued)
+    return queued
+
+
+async def _list(
+    sink: Sink,
+    prefix: str,
+    health: Health,
+    backoff: Backoff,
+    sleep: Callable[[float], Awaitable[None]],
+) -> list[str]:
+    failures = 0
+    while True:
+        try:
+            ids = await sink.list(prefix)
+        except SinkError as exc:
+            if isinstance(exc, SinkUnavailable):
+                health.sink_failed(str(exc))
+            failures += 1
+            delay = backoff.delay(failures)
+            log.warning(
+                "cannot list %s* for reconciliation: %s; will retry in %.1f s", prefix, exc, delay
+            )
+            await sleep(delay)
+        else:
+            health.sink_succeeded()
+            return ids

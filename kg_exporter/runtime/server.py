@@ -1,0 +1,74 @@
+"""The daemon's HTTP endpoints: ``/metrics``, ``/healthz``, ``/readyz`` (see health.py)."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from kg_exporter.runtime.health import Health
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a pair."""
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _json(body: object, status: int) -> web.Response:
+    return web.Response(
+        text=json.dumps(body), status=status, content_type="application/json", charset="utf-8"
+    )
+
+
+def create_app(health: Health, registry: CollectorRegistry) -> web.Application:
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def healthz(request: web.Request) -> web.Response:
+        if health.alive:
+            return _json({"status": "ok"}, 200)
+        return _json({"status": "failing", "reasons": health.dead}, 503)
+
+    async def readyz(request: web.Request) -> web.Response:
+        reasons = health.reasons()
+        if not reasons:
+            return _json({"ready": True}, 200)
+        return _json({"ready": False, "reasons": reasons}, 503)
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+class HealthServer:
+    """Serves the app on ``listen`` (port 0: any free port) until :meth:`stop`."""
+
+    def __init__(self, app: web.Application, listen: str) -> None:
+        self._app = app
+        self._listen = listen
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        host, port = parse_listen(self._listen)
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.create_server((host, port), family=family)
+        self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        self.url = f"http://{shown}:{bound_port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
