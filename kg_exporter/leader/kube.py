@@ -6,13 +6,19 @@ the client's models and exceptions stop here, the elector only sees :class:`Leas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
+from prometheus_client import CollectorRegistry
 
+from kg_exporter.leader.config import election_config
+from kg_exporter.leader.elector import LeaderElector
+from kg_exporter.leader.metrics import leader_gauge
 from kg_exporter.leader.record import LeaseApiError, LeaseConflict, LeaseRecord
+from kg_exporter.settings import LeaderSettings
 
 
 class KubeLeaseApi:
@@ -95,4 +101,31 @@ def _error(
 def _unreachable(exc: BaseException, verb: str, namespace: str, name: str) -> LeaseApiError:
     return LeaseApiError(
         f"{verb} lease {namespace}/{name}: API server unreachable ({type(exc).__name__}: {exc})"
+    )
+
+
+def elector_for(
+    settings: LeaderSettings,
+    api_client: client.ApiClient,
+    registry: CollectorRegistry,
+    *,
+    on_started_leading: Callable[[], None] | None = None,
+    on_stopped_leading: Callable[[], None] | None = None,
+) -> LeaderElector | None:
+    """The daemon's elector on the cluster's Leases, with ``kg_exporter_leader`` registered in
+    ``registry``; None when leader election is off. Raises SettingsError for inconsistent timing.
+
+    With election off the gauge reads 1: the single replica does the work, so the "no leader"
+    alert and the dashboard mean the same thing for one replica as for several.
+    """
+    gauge = leader_gauge(registry)
+    if not settings.enabled:
+        gauge.set(1)
+        return None
+    return LeaderElector(
+        election_config(settings),
+        KubeLeaseApi(api_client),
+        gauge=gauge,
+        on_started_leading=on_started_leading,
+        on_stopped_leading=on_stopped_leading,
     )

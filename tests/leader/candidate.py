@@ -3,10 +3,11 @@ kubernetes_asyncio adapter, doing stand-in work while it leads.
 
 ``python -m tests.leader.candidate --kubeconfig KC --identity a --events FILE``
 
-While leading it lists Deployments every 50 ms and appends to FILE (one line each, flushed):
-``lead T``, ``saw NAME T`` for each Deployment it had not seen, ``beat T``; then ``released T``
-or ``lost T``. SIGTERM while leading: finish the current step, release the lease, exit 0 (what
-the daemon does after draining); while standing by: stop waiting, exit 0.
+Runs its work through ``run_while_leading``, as the daemon does. While leading it lists
+Deployments every 50 ms and appends to FILE (one line each, flushed): ``lead T``, ``saw NAME T``
+for each Deployment it had not seen, ``beat T``; at exit ``released CODE T`` (lease given up) or
+``exited CODE T``. SIGTERM while leading: finish the current step, release the lease, exit 0 (the
+daemon drains first); while standing by: stop waiting, exit 0.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TextIO
 
 from kubernetes_asyncio import client, config
 
-from kg_exporter.leader import ElectionConfig, LeaderElector, LeadershipLost
+from kg_exporter.leader import ElectionConfig, LeaderElector, run_while_leading
 from kg_exporter.leader.kube import KubeLeaseApi
 
 
@@ -62,27 +63,14 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
 
-    async def lead() -> None:
-        async with elector.leadership():
-            await work(api, out, stop)
+    async def lead() -> int:
+        await work(api, out, stop)
+        return 0
 
     async with api:
-        leading = asyncio.create_task(lead())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({leading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not elector.is_leader:
-            leading.cancel()
-        try:
-            await leading
-            record(out, "released")
-        except asyncio.CancelledError:
-            record(out, "stood-down")
-        except LeadershipLost:
-            record(out, "lost")
-            return 1
-        finally:
-            stopping.cancel()
-    return 0
+        code = await run_while_leading(elector, stop, lead)
+    record(out, "released" if elector.observed_holder == "" else "exited", str(code))
+    return code
 
 
 def main() -> int:

@@ -52,7 +52,7 @@ class Candidate:
                 start = last = float(parts[-1])
             elif parts[0] == "beat" and start is not None:
                 last = float(parts[-1])
-            elif parts[0] in {"released", "lost"} and start is not None:
+            elif parts[0] in {"released", "exited"} and start is not None:
                 terms.append((start, last))
                 start = None
         if start is not None:
