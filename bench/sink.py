@@ -1,0 +1,134 @@
+"""PUTs per second through the sink client, to the reference Metadata Service and, for comparison,
+to ``oxigraph serve`` (Graph Store protocol), both started here on loopback.
+
+The documents are the example cluster's workload subgraphs as the renderer makes them (23-63
+triples), each workload renamed per id so every subgraph has IRIs of its own. Three phases per run:
+
+- create:    PUT to ids never seen;
+- replace:   PUT to the same ids with one triple changed (a status update);
+- unchanged: PUT the same bodies again (a resync after a relist).
+
+Client and servers share this machine's cores, as in the brief. Prints each run and the median.
+
+    python bench/sink.py [--runs 5] [--count 2000] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kg_exporter.settings import SinkSettings  # noqa: E402
+from kg_exporter.sink import Sink, open_sink  # noqa: E402
+from tests.sink.servers import oxigraph_server, reference_service  # noqa: E402
+
+PHASES = ("create", "replace", "unchanged")
+
+
+def workload_documents(count: int) -> list[dict[str, Any]]:
+    """``count`` distinct rendered workload subgraphs."""
+    from kg_exporter.kinds import WORKLOAD_KINDS
+    from kg_exporter.manifests import Manifest, read_manifests
+    from kg_exporter.render.renderer import Renderer
+    from kg_exporter.settings import load_settings
+
+    renderer = Renderer(load_settings())
+    objects = [
+        m.obj
+        for m in read_manifests([ROOT / "examples"])
+        if isinstance(m, Manifest) and m.obj.get("kind") in WORKLOAD_KINDS
+    ]
+    documents = []
+    for index in range(count):
+        obj = copy.deepcopy(objects[index % len(objects)])
+        obj["metadata"]["name"] = f"{obj['metadata']['name']}-{index}"
+        subgraph = next(s for s in renderer.workload(obj) if s.kind.value == "workload")
+        documents.append(subgraph.document)
+    return documents
+
+
+def revised(document: dict[str, Any], revision: int) -> dict[str, Any]:
+    """The document with one triple changed, like a status update."""
+    changed = copy.deepcopy(document)
+    changed["@graph"][0]["kgx:benchRevision"] = revision
+    return changed
+
+
+async def put_all(
+    sink: Sink, ids: list[str], documents: list[dict[str, Any]], concurrency: int
+) -> float:
+    limit = asyncio.Semaphore(concurrency)
+
+    async def put(index: int) -> None:
+        async with limit:
+            await sink.put(ids[index], documents[index])
+
+    start = time.perf_counter()
+    await asyncio.gather(*(put(index) for index in range(len(ids))))
+    return len(ids) / (time.perf_counter() - start)
+
+
+async def one_run(
+    kind: str, url: str, run: int, documents: list[dict[str, Any]], concurrency: int
+) -> dict[str, float]:
+    settings = SinkSettings.model_validate({"kind": kind, "url": url, "max_attempts": 1})
+    sink = open_sink(settings)
+    ids = [f"bench:run{run}:workload:{index}" for index in range(len(documents))]
+    changed = [revised(document, run) for document in documents]
+    rates = {
+        "create": await put_all(sink, ids, documents, concurrency),
+        "replace": await put_all(sink, ids, changed, concurrency),
+        "unchanged": await put_all(sink, ids, changed, concurrency),
+    }
+    await sink.aclose()
+    return rates
+
+
+def bench(kind: str, url: str, args: argparse.Namespace, documents: list[dict[str, Any]]) -> None:
+    asyncio.run(one_run(kind, url, -1, documents[: args.count // 4], args.concurrency))  # warm-up
+    runs = [
+        asyncio.run(one_run(kind, url, run, documents, args.concurrency))
+        for run in range(args.runs)
+    ]
+    for phase in PHASES:
+        rates = [run[phase] for run in runs]
+        print(
+            f"  {phase:<10} median {statistics.median(rates):>7,.0f} PUT/s   runs: "
+            + ", ".join(f"{rate:,.0f}" for rate in rates)
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--count", type=int, default=2000, help="subgraphs per phase and run")
+    parser.add_argument("--concurrency", type=int, default=32, help="PUTs in flight")
+    args = parser.parse_args()
+    documents = workload_documents(args.count)
+    sizes = [len(str(d)) for d in documents]
+    print(
+        f"{args.count} workload subgraphs per phase, {args.concurrency} in flight, "
+        f"{args.runs} runs; mean body ~{statistics.mean(sizes) / 1024:.1f} KiB"
+    )
+    with tempfile.TemporaryDirectory() as workdir:
+        work = Path(workdir)
+        with reference_service(work / "reference", log=work / "reference.log") as server:
+            print(f"reference Metadata Service (/subgraph API, on-disk Oxigraph) at {server.url}")
+            bench("subgraph", server.url, args, documents)
+        with oxigraph_server(work / "oxigraph", log=work / "oxigraph.log") as server:
+            print(f"oxigraph serve (Graph Store protocol, on disk) at {server.url}")
+            bench("graph-store", f"{server.url}/store", args, documents)
+
+
+if __name__ == "__main__":
+    main()
