@@ -35,6 +35,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_command(_settings(args), kubeconfig=args.kubeconfig)
 
 
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from kg_exporter.commands.backfill import BackfillArgs, backfill_command
+
+    options = BackfillArgs(
+        manifests=args.manifests,
+        kubeconfig=args.kubeconfig,
+        sink=args.sink,
+        store=args.store,
+        concurrency=args.concurrency,
+        dry_run=args.dry_run,
+        out=args.out,
+        prune=args.prune,
+    )
+    return backfill_command(options, _settings(args))
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from kg_exporter.validate import validate_files
 
@@ -100,6 +116,62 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(run)
     run.set_defaults(handler=_cmd_run)
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="export every workload and node that exists now, then exit",
+        description="Write the subgraphs of every Deployment, StatefulSet, Job and Node that "
+        "exists now (in the cluster, or in manifest files), plus the glaciation node, then show "
+        "what the graph holds. Without --sink, into the embedded store ./kg-store. Exit 0 when "
+        "everything was written, 1 when something failed, 2 on usage or connection errors.",
+    )
+    source = backfill.add_mutually_exclusive_group()
+    source.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="list the cluster of this kubeconfig (default: in-cluster credentials in a pod, "
+        "else $KUBECONFIG or ~/.kube/config)",
+    )
+    source.add_argument(
+        "--manifests",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="read objects from manifest files or directories instead of a cluster",
+    )
+    target = backfill.add_mutually_exclusive_group()
+    target.add_argument(
+        "--sink", metavar="URL", help="the Metadata Service to write to (sink.kind says its API)"
+    )
+    target.add_argument(
+        "--store",
+        type=Path,
+        metavar="DIR",
+        help="embedded on-disk store to write to, served later by "
+        "`python -m kg_exporter.service --store DIR` (default: ./kg-store)",
+    )
+    backfill.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        metavar="N",
+        help="writes in flight at once (default: %(default)s)",
+    )
+    backfill.add_argument(
+        "--dry-run", action="store_true", help="write the documents as files (needs --out)"
+    )
+    backfill.add_argument(
+        "--out", type=Path, metavar="DIR", help="directory for --dry-run: one <id>.jsonld each"
+    )
+    backfill.add_argument(
+        "--prune",
+        action="store_true",
+        help="mark as stopped the workloads and nodes the sink holds as running that no longer "
+        "exist",
+    )
+    _add_config(backfill)
+    backfill.set_defaults(handler=_cmd_backfill)
 
     return parser
 

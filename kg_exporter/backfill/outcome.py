@@ -1,0 +1,37 @@
+"""What one write did, finer than :class:`~kg_exporter.sink.PutOutcome`: whether it changed
+anything. A backfill reports unchanged subgraphs apart, so a second run shows it wrote nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from kg_exporter.sink import PutOutcome, Sink
+
+
+class WriteOutcome(StrEnum):
+    CREATED = "created"
+    REPLACED = "replaced"
+    UNCHANGED = "unchanged"
+
+
+@runtime_checkable
+class ReportsUnchanged(Protocol):
+    """A sink that can tell a write that changed nothing from one that did (the embedded store,
+    the dry-run directory). HTTP sinks cannot: the /subgraph API answers 204 either way."""
+
+    async def put_outcome(self, subgraph_id: str, document: Mapping[str, Any]) -> WriteOutcome: ...
+
+
+async def write(sink: Sink, subgraph_id: str, document: Mapping[str, Any]) -> WriteOutcome:
+    """PUT ``document``; what it did, as precisely as the sink can say."""
+    if isinstance(sink, ReportsUnchanged):
+        return await sink.put_outcome(subgraph_id, document)
+    outcome: PutOutcome = await sink.put(subgraph_id, document)
+    # By value, so a sink that one day answers "unchanged" itself is counted as such.
+    return WriteOutcome(outcome.value) if outcome.value in _VALUES else WriteOutcome.REPLACED
+
+
+_VALUES = {o.value for o in WriteOutcome}
