@@ -94,10 +94,24 @@ def open_store(location: Path | str = DEFAULT_STORE) -> EmbeddedStoreSink:
 
 
 def _same(old: list[ox.Triple], new: list[ox.Triple]) -> bool:
-    """Whether two graphs are equal statement for statement. Graphs with blank nodes never are:
-    their labels differ on every parse, so only a write can make them equal."""
-    old_text = ox.serialize(old, format=ox.RdfFormat.N_TRIPLES) or b""
-    new_text = ox.serialize(new, format=ox.RdfFormat.N_TRIPLES) or b""
-    if b"_:" in old_text or b"_:" in new_text:
+    """Whether the stored graph ``old`` already is ``new``, statement for statement.
+
+    The store keeps numbers by value and gives them back in its own lexical form ("0.25" where
+    the JSON-LD parser said "2.5E-1"), so when the texts differ, ``new`` is put through a store
+    in memory to read it back the same way before judging. Graphs with blank nodes are never the
+    same: their labels differ on every parse.
+    """
+    old_lines = _statements(old)
+    new_lines = _statements(new)
+    if old_lines is None or new_lines is None:
         return False
-    return set(old_text.splitlines()) == set(new_text.splitlines())
+    if old_lines == new_lines:
+        return True
+    scratch = ox.Store()
+    scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
+    return old_lines == _statements([q.triple for q in scratch])
+
+
+def _statements(triples: list[ox.Triple]) -> set[bytes] | None:
+    text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    return None if b"_:" in text else set(text.splitlines())

@@ -70,11 +70,14 @@ def backfill_command(
     args: BackfillArgs,
     settings: Settings,
     *,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     progress: Progress | None = None,
 ) -> int:
-    """Run the backfill ``args`` describe; the exit code."""
+    """Run the backfill ``args`` describe; the exit code. ``out``/``err`` default to the
+    process's stdout/stderr at call time; ``progress`` to a bar or lines on ``err``."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
     problem = args.problem()
     if problem is not None:
         print(f"kg-exporter backfill: {problem}", file=err)
