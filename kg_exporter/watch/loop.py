@@ -25,7 +25,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from kg_exporter.errors import WatchError
 from kg_exporter.watch.cycle import Cursor, relist, watch
-from kg_exporter.watch.stream import Expired
+from kg_exporter.watch.stream import ApiStatusError, Expired
 from kg_exporter.watch.targets import Handler, Target
 
 log = logging.getLogger("kg_exporter.watch")
@@ -136,6 +136,8 @@ def describe(exc: BaseException) -> str:
     """A short, token-free description of a list/watch failure."""
     if isinstance(exc, ApiException):
         return f"HTTP {exc.status}: {exc.reason}"
+    if isinstance(exc, ApiStatusError):
+        return str(exc)
     text = str(exc)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name

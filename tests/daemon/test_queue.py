@@ -1,0 +1,178 @@
+"""Work queue semantics: dedup, one worker per key, backoff re-queue; the workers' retry policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from kg_exporter.errors import RenderError, SinkRejected, SinkUnavailable
+from kg_exporter.queue import Backoff, KeyBackoff, Workers, WorkQueue
+
+
+async def test_adding_a_queued_key_is_a_no_op() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    for key in ("a", "b", "a", "a", "c", "b"):
+        queue.add(key)
+    assert len(queue) == 3
+    assert [await queue.get() for _ in range(3)] == ["a", "b", "c"]
+
+
+async def test_a_key_added_while_processing_is_queued_again_once_when_done() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("a")
+    key = await queue.get()
+    assert key == "a"
+    queue.add("a")
+    queue.add("a")
+    assert len(queue) == 0  # not handed out while a worker holds it
+    queue.done("a")
+    assert len(queue) == 1
+    assert await queue.get() == "a"
+
+
+async def test_never_the_same_key_twice_at_once() -> None:
+    queue: WorkQueue[int] = WorkQueue()
+    active: set[int] = set()
+    overlaps = processed = 0
+
+    async def process(key: int) -> None:
+        nonlocal overlaps, processed
+        if key in active:
+            overlaps += 1
+        active.add(key)
+        await asyncio.sleep(0.001)
+        active.discard(key)
+        processed += 1
+
+    workers = Workers(queue, process, KeyBackoff(Backoff(0.01, 0.01)), count=8)
+    workers.start()
+    for round_ in range(50):
+        for key in range(5):
+            queue.add(key)
+        await asyncio.sleep(0.0005 * (round_ % 3))
+    await asyncio.wait_for(queue.join(), 5)
+    queue.shutdown()
+    await workers.wait()
+    assert overlaps == 0
+    assert processed <= 250  # bursts collapsed
+
+
+async def test_add_after_requeues_later_and_a_new_add_wins() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add_after("a", 0.05)
+    assert len(queue) == 0 and queue.waiting == 1
+    assert await asyncio.wait_for(queue.get(), 1) == "a"
+    queue.done("a")
+    queue.add_after("b", 30)
+    queue.add("b")  # the object changed again: try now
+    assert queue.waiting == 0 and len(queue) == 1
+    queue.add_after("c", 30)
+    assert queue.retry_now() == 1 and len(queue) == 2
+
+
+async def test_join_waits_for_backing_off_keys_and_shutdown_returns_them() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add_after("a", 30)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(queue.join(), 0.05)
+    assert queue.shutdown() == ["a"]
+    await asyncio.wait_for(queue.join(), 1)
+    assert await queue.get() is None
+
+
+def test_backoff_is_capped_exponential_with_full_jitter() -> None:
+    backoff = Backoff(0.5, 4.0, rng=lambda: 1.0)
+    assert [backoff.delay(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert Backoff(0.5, 4.0, rng=lambda: 0.25).delay(3) == 0.5
+    assert Backoff(1.0, 10.0, rng=lambda: 1.0).delay(10_000) == 10.0
+    keys: KeyBackoff[str] = KeyBackoff(Backoff(1.0, 100.0, rng=lambda: 1.0))
+    assert [keys.next_delay("a") for _ in range(3)] == [1.0, 2.0, 4.0]
+    assert keys.next_delay("b") == 1.0
+    keys.forget("a")
+    assert keys.next_delay("a") == 1.0
+
+
+async def test_workers_retry_unavailable_keys_with_backoff_and_drop_rejected_ones(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    queue: WorkQueue[str] = WorkQueue()
+    attempts: dict[str, int] = {}
+
+    async def process(key: str) -> None:
+        attempts[key] = attempts.get(key, 0) + 1
+        if key == "flaky" and attempts[key] < 3:
+            raise SinkUnavailable("connection refused")
+        if key == "bad":
+            raise SinkRejected(400, "zero triples")
+        if key == "broken":
+            raise RenderError("template boom")
+
+    retried: list[tuple[str, str]] = []
+    workers = Workers(
+        queue,
+        process,
+        KeyBackoff(Backoff(0.02, 0.05, rng=lambda: 1.0)),
+        count=2,
+        on_retry=lambda k, r: retried.append((k, r)),
+    )
+    workers.start()
+    for key in ("flaky", "bad", "broken", "fine"):
+        queue.add(key)
+    await asyncio.wait_for(queue.join(), 5)
+    queue.shutdown()
+    await workers.wait()
+    assert attempts == {"flaky": 3, "bad": 1, "broken": 1, "fine": 1}
+    assert retried == [("flaky", "unavailable")] * 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("will retry flaky in 0.0 s (failure 1)") for m in messages), messages
+    assert any("will retry flaky in 0.0 s (failure 2)" in m for m in messages)
+    assert any(m.startswith("not writing bad: HTTP 400: zero triples") for m in messages)
+    assert any(m.startswith("not writing broken: template boom") for m in messages)
+
+
+async def test_an_unexpected_error_is_logged_and_retried_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    calls = 0
+
+    async def process(key: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise KeyError("bug")
+
+    workers = Workers(queue, process, KeyBackoff(Backoff(0.01, 0.01)), count=1)
+    workers.start()
+    queue.add("k")
+    await asyncio.wait_for(queue.join(), 5)
+    queue.shutdown()
+    await workers.wait()
+    assert calls == 2
+    assert any(r.exc_info for r in caplog.records if "unexpected error writing k" in r.getMessage())
+
+
+async def test_the_other_keys_carry_on_while_one_backs_off() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    done: list[str] = []
+
+    async def process(key: str) -> None:
+        if key == "down":
+            raise SinkUnavailable("503")
+        done.append(key)
+
+    workers = Workers(queue, process, KeyBackoff(Backoff(10.0, 10.0, rng=lambda: 1.0)), count=1)
+    workers.start()
+    queue.add("down")
+    for i in range(20):
+        queue.add(f"k{i}")
+    for _ in range(100):
+        if len(done) == 20:
+            break
+        await asyncio.sleep(0.01)
+    assert len(done) == 20 and queue.waiting == 1
+    assert queue.shutdown() == ["down"]
+    await workers.wait()
