@@ -57,7 +57,11 @@ def parse_telemetry(source: Source, *, subject: str | None = None) -> Telemetry:
 def _telemetry_node(graph: rdflib.Graph, subject: str | None) -> Node:
     candidates = set(graph.subjects(v.TYPE, v.TELEMETRY))
     candidates.update(graph.subjects(v.TELEMETRY_OF, None))
-    candidates.update(graph.objects(None, v.HAS_TELEMETRY))
+    # A subject's link alone names the telemetry of a workload or node subgraph, which does
+    # not describe it: only a linked node that has datasets here counts.
+    candidates.update(
+        t for t in graph.objects(None, v.HAS_TELEMETRY) if _first(graph.objects(t, v.HAS_DATASET))
+    )
     if subject is not None:
         wanted = rdflib.URIRef(subject)
         candidates = {
