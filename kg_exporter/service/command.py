@@ -1,0 +1,80 @@
+"""The ``metadata-service`` command: its arguments and what running it does.
+
+Shared by ``kg-exporter metadata-service`` and ``python -m kg_exporter.service``. Heavy imports
+(aiohttp, pyoxigraph) wait until the command runs, so building the CLI parser stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a pair; port 0 picks a free port."""
+    host, colon, port = value.rpartition(":")
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        required=True,
+        metavar="DIR",
+        help="directory of the on-disk Oxigraph store (created if missing), or :memory:",
+    )
+    parser.add_argument(
+        "--listen",
+        type=parse_listen,
+        default=("127.0.0.1", 8080),
+        metavar="HOST:PORT",
+        help="address to serve on (default: 127.0.0.1:8080; 0.0.0.0:8080 in a container; "
+        "port 0 picks a free one). The bound address is printed as 'listening on http://...'",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="require 'Authorization: Bearer <token>' with the token this file holds (re-read "
+        "when it changes) on /subgraph and /sparql",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="largest accepted request body (default: 4 MiB)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM/SIGINT; 0 then, 2 when the store, address or token file is unusable."""
+    from kg_exporter.errors import KgExporterError
+    from kg_exporter.service.server import serve
+    from kg_exporter.service.validation import DEFAULT_MAX_BODY_BYTES
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+    host, port = args.listen
+    try:
+        serve(
+            args.store,
+            host,
+            port,
+            args.token_file,
+            max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+        )
+    except (KgExporterError, OSError) as exc:
+        print(f"metadata-service: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK

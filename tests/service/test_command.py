@@ -1,0 +1,52 @@
+"""``python -m kg_exporter.service`` / ``kg-exporter metadata-service``: arguments, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+
+import pytest
+
+from kg_exporter.service.__main__ import main
+from kg_exporter.service.command import parse_listen
+from tests.sink.servers import reference_service
+
+
+@pytest.mark.parametrize(
+    ("value", "pair"),
+    [
+        ("127.0.0.1:0", ("127.0.0.1", 0)),
+        ("0.0.0.0:8080", ("0.0.0.0", 8080)),
+        ("[::1]:9", ("::1", 9)),
+    ],
+)
+def test_listen_addresses(value: str, pair: tuple[str, int]) -> None:
+    assert parse_listen(value) == pair
+
+
+@pytest.mark.parametrize("value", ["8080", ":8080", "host:", "host:http", "host:70000"])
+def test_bad_listen_addresses(value: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_listen(value)
+
+
+def test_an_unreadable_token_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--store", ":memory:", "--token-file", str(tmp_path / "none")]) == 2
+    assert "token file" in capsys.readouterr().err
+
+
+def test_an_address_in_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["--store", ":memory:", "--listen", f"127.0.0.1:{port}"]) == 2
+    assert "metadata-service:" in capsys.readouterr().err
+
+
+def test_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
+    with reference_service(tmp_path / "store", log=tmp_path / "log") as server:
+        server.process.terminate()
+        assert server.process.wait(timeout=10) == 0
+    assert "stopping" in (tmp_path / "log").read_text()
