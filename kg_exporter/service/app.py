@@ -30,6 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kg_exporter.resources import context as product_context
 from kg_exporter.service.metrics import ServiceMetrics
+from kg_exporter.service.queries import refuse_federation
 from kg_exporter.service.store import PutResult, SubgraphStore
 from kg_exporter.service.validation import (
     DEFAULT_MAX_BODY_BYTES,
@@ -200,6 +201,7 @@ class _Service:
 
     async def sparql(self, request: web.Request) -> web.StreamResponse:
         query = await _sparql_text(request)
+        refuse_federation(query)
         loop = asyncio.get_running_loop()
         try:
             answer = await loop.run_in_executor(self.queries, self.store.query, query)
