@@ -129,6 +129,8 @@ class _Service:
             response = await handler(request)
         except BadRequest as exc:
             response = _error(exc)
+        except web.HTTPRequestEntityTooLarge:
+            response = _error(_too_large(self.max_body_bytes))
         except web.HTTPException as exc:
             response = _error(BadRequest(exc.status, exc.reason, exc.text), exc.headers)
         except Exception:

@@ -170,3 +170,10 @@ async def test_blank_nodes_are_accepted_and_replaced_whole(service: Running) -> 
     ).status_code == 204
     stored = (await service.client.get(PATH)).json()
     assert same_graph(stored, document), "replaced, not accumulated"
+
+
+async def test_an_oversized_sparql_form_gets_the_same_413(service: Running) -> None:
+    query = "ASK {}" + " " * (5 * 1024 * 1024)
+    answer = await service.client.post("/sparql", data={"query": query})
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "body too large"
