@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
 
 from kg_exporter.leader import LEADER_METRIC, leader_gauge
 from kg_exporter.metrics import DaemonMetrics
@@ -73,11 +75,13 @@ def daemon_registry() -> tuple[CollectorRegistry, DaemonMetrics]:
 
 def exported_series(registry: CollectorRegistry) -> set[str]:
     """Every series name the registry exposes, labelled children created or not."""
-    return {
-        family.name + suffix
-        for family in registry.collect()
-        for suffix in _SERIES.get(family.type, ("",))
-    }
+    return series_of(registry.collect())
+
+
+def series_of(families: Iterable[Metric]) -> set[str]:
+    """The series names of metric families (collected, or parsed from a /metrics page, which
+    announces a labelled family before it has any child)."""
+    return {f.name + suffix for f in families for suffix in _SERIES.get(f.type, ("",))}
 
 
 def metrics_used(expr: str) -> set[str]:

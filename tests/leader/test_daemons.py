@@ -20,6 +20,7 @@ import yaml
 
 from tests.daemon.objects import deployment, node
 from tests.fakekube import FakeKube
+from tests.leader.daemons import daemon_argv
 from tests.support.processes import free_port, running, wait_until
 
 pytest_plugins = ["tests.fakekube.fixtures"]
@@ -27,15 +28,6 @@ pytest_plugins = ["tests.fakekube.fixtures"]
 REPO = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 2
 PREFIX = "cluster1:workload:deployment:default:"
-
-
-def runtime_wires_leader_election() -> bool:
-    """Whether `kg-exporter run` itself elects (the runtime calls run_while_leading)."""
-    sources = [
-        *(REPO / "kg_exporter" / "runtime").glob("*.py"),
-        REPO / "kg_exporter" / "commands" / "run.py",
-    ]
-    return any("run_while_leading" in p.read_text() for p in sources if p.exists())
 
 
 @dataclass
@@ -76,11 +68,7 @@ def start(fake_kube: FakeKube, metadata_service: str, tmp_path: Path) -> Iterato
     replicas: list[Replica] = []
 
     def launch(identity: str) -> Replica:
-        if runtime_wires_leader_election():
-            argv = [sys.executable, "-m", "kg_exporter.cli", "run"]
-        else:
-            argv = [sys.executable, "-m", "tests.leader.leading_daemon"]
-        argv += ["--kubeconfig", str(fake_kube.kubeconfig_path), "--config", str(config)]
+        argv = daemon_argv(fake_kube.kubeconfig_path, config)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("KG_EXPORTER_")},
             "PYTHONPATH": str(REPO),
