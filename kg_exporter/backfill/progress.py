@@ -31,7 +31,7 @@ def make_progress(stream: TextIO = sys.stderr) -> Progress:
 def _status(report: Report) -> str:
     return (
         f"written {report.written()}, unchanged {report.total_unchanged}, "
-        f"failed {sum(report.failed.values())}"
+        f"failed {report.total_failed}"
     )
 
 

@@ -10,6 +10,8 @@ from kg_exporter.backfill.outcome import WriteOutcome
 from kg_exporter.identity import SubgraphKind
 
 EXIT_OK, EXIT_FAILED, EXIT_UNAVAILABLE = 0, 1, 2
+#: ``Failure.what`` of input that could not be read (its message names the file and line).
+INPUT = "input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,16 @@ class Report:
         return self.created[kind] + self.replaced[kind]
 
     @property
+    def total_failed(self) -> int:
+        """Subgraphs not written (an object that failed to render counts its two)."""
+        return sum(self.failed.values())
+
+    @property
+    def unreadable(self) -> int:
+        """Inputs that could not be read at all (so yielded no object to count)."""
+        return sum(1 for f in self.failures if f.what == INPUT)
+
+    @property
     def total_unchanged(self) -> int:
         return sum(self.unchanged.values())
 
@@ -88,7 +100,7 @@ class Report:
                 str(self.written()),
                 str(sum(self.created.values())),
                 str(self.total_unchanged),
-                str(sum(self.failed.values())),
+                str(self.total_failed),
             )
         )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -21,8 +21,8 @@ from typing import Any
 from kg_exporter.backfill.outcome import write
 from kg_exporter.backfill.progress import Progress
 from kg_exporter.backfill.prune import prune
-from kg_exporter.backfill.report import Report
-from kg_exporter.backfill.sources import Inventory
+from kg_exporter.backfill.report import INPUT, Report
+from kg_exporter.backfill.sources import EXPORTED_KINDS, Inventory
 from kg_exporter.errors import SinkError, SinkUnavailable
 from kg_exporter.identity import SubgraphKind, glaciation_node_subgraph_id
 from kg_exporter.kinds import NODE_KIND
@@ -61,7 +61,7 @@ async def backfill(
     started = monotonic()
     report = Report(ignored=inventory.ignored.copy())
     for error in inventory.errors:
-        report.fail("input", error)
+        report.fail(INPUT, error)
     settings = renderer.settings
     try:
         # One cheap read first: a sink that is down, or refuses our token, fails here once
@@ -110,10 +110,17 @@ async def _write_all(
             if progress is not None:
                 progress.advance(done, report)
 
+    objects = []
+    for obj, where in inventory.objects:
+        kind = obj.get("kind")
+        if isinstance(kind, str) and kind in EXPORTED_KINDS:
+            objects.append((obj, where))
+        else:  # an inventory built by hand may hold anything
+            report.ignored[kind if isinstance(kind, str) else "<no kind>"] += 1
     if progress is not None:
-        progress.start(PER_OBJECT * len(inventory.objects) + PER_OBJECT)
+        progress.start(PER_OBJECT * len(objects) + PER_OBJECT)
     writers = [asyncio.create_task(writer()) for _ in range(concurrency)]
-    tracked = _Tracked(inventory.objects)
+    tracked = _Tracked(objects)
     try:
         for result in render_objects(tracked, renderer):
             if report.aborted is not None:

@@ -166,10 +166,11 @@ def _print_report(
         not_sent = f"; {report.not_sent} subgraphs were not sent" if report.not_sent else ""
         print(f"kg-exporter backfill: {report.aborted}{not_sent}", file=err)
     source = inventory.origin or "no input"
+    unreadable = f"; {report.unreadable} input(s) unreadable" if report.unreadable else ""
     print(
         f"backfill of {len(inventory.objects)} objects from {source} into {destination}: "
         f"{report.written()} written, {report.total_unchanged} unchanged, "
-        f"{len(report.failures)} failed in {report.seconds:.1f} s",
+        f"{report.total_failed} failed{unreadable} in {report.seconds:.1f} s",
         file=out,
     )
     print(*report.table(), sep="\n", file=out)
