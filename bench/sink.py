@@ -8,7 +8,9 @@ triples), each workload renamed per id so every subgraph has IRIs of its own. Th
 - replace:   PUT to the same ids with one triple changed (a status update);
 - unchanged: PUT the same bodies again (a resync after a relist).
 
-Client and servers share this machine's cores, as in the brief. Prints each run and the median.
+Client and servers share this machine's cores, as in the brief. Prints each run and the median
+PUTs per second, and the median CPU time one PUT costs the client and the server (Linux: read from
+/proc), which other load on a shared machine disturbs far less than the rate.
 
     python bench/sink.py [--runs 5] [--count 2000] [--concurrency 32]
 """
@@ -18,10 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import math
+import os
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from kg_exporter.settings import SinkSettings  # noqa: E402
 from kg_exporter.sink import Sink, open_sink  # noqa: E402
-from tests.sink.servers import oxigraph_server, reference_service  # noqa: E402
+from tests.sink.servers import Server, oxigraph_server, reference_service  # noqa: E402
 
 PHASES = ("create", "replace", "unchanged")
 
@@ -64,46 +69,82 @@ def revised(document: dict[str, Any], revision: int) -> dict[str, Any]:
     return changed
 
 
+@dataclass(frozen=True)
+class Measured:
+    rate: float  # PUTs per second
+    client_us: float  # CPU microseconds per PUT in this process
+    server_us: float  # ... in the server process, its threads included (nan when unknown)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads (Linux /proc; nan elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def put_all(
-    sink: Sink, ids: list[str], documents: list[dict[str, Any]], concurrency: int
-) -> float:
+    sink: Sink,
+    ids: list[str],
+    documents: list[dict[str, Any]],
+    concurrency: int,
+    server_pid: int,
+) -> Measured:
     limit = asyncio.Semaphore(concurrency)
 
     async def put(index: int) -> None:
         async with limit:
             await sink.put(ids[index], documents[index])
 
+    server_start, client_start = process_cpu_seconds(server_pid), time.process_time()
     start = time.perf_counter()
     await asyncio.gather(*(put(index) for index in range(len(ids))))
-    return len(ids) / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    server = process_cpu_seconds(server_pid) - server_start
+    client = time.process_time() - client_start
+    return Measured(len(ids) / elapsed, client / len(ids) * 1e6, server / len(ids) * 1e6)
 
 
 async def one_run(
-    kind: str, url: str, run: int, documents: list[dict[str, Any]], concurrency: int
-) -> dict[str, float]:
+    kind: str,
+    url: str,
+    server_pid: int,
+    run: int,
+    documents: list[dict[str, Any]],
+    concurrency: int,
+) -> dict[str, Measured]:
     settings = SinkSettings.model_validate({"kind": kind, "url": url, "max_attempts": 1})
     sink = open_sink(settings)
     ids = [f"bench:run{run}:workload:{index}" for index in range(len(documents))]
     changed = [revised(document, run) for document in documents]
-    rates = {
-        "create": await put_all(sink, ids, documents, concurrency),
-        "replace": await put_all(sink, ids, changed, concurrency),
-        "unchanged": await put_all(sink, ids, changed, concurrency),
+    measured = {
+        "create": await put_all(sink, ids, documents, concurrency, server_pid),
+        "replace": await put_all(sink, ids, changed, concurrency, server_pid),
+        "unchanged": await put_all(sink, ids, changed, concurrency, server_pid),
     }
     await sink.aclose()
-    return rates
+    return measured
 
 
-def bench(kind: str, url: str, args: argparse.Namespace, documents: list[dict[str, Any]]) -> None:
-    asyncio.run(one_run(kind, url, -1, documents[: args.count // 4], args.concurrency))  # warm-up
+def bench(
+    kind: str, server: Server, url: str, args: argparse.Namespace, documents: list[dict[str, Any]]
+) -> None:
+    pid = server.process.pid
+    warm_up = documents[: args.count // 4]
+    asyncio.run(one_run(kind, url, pid, -1, warm_up, args.concurrency))
     runs = [
-        asyncio.run(one_run(kind, url, run, documents, args.concurrency))
+        asyncio.run(one_run(kind, url, pid, run, documents, args.concurrency))
         for run in range(args.runs)
     ]
     for phase in PHASES:
-        rates = [run[phase] for run in runs]
+        rates = [run[phase].rate for run in runs]
+        client = statistics.median(run[phase].client_us for run in runs)
+        server_us = statistics.median(run[phase].server_us for run in runs)
         print(
-            f"  {phase:<10} median {statistics.median(rates):>7,.0f} PUT/s   runs: "
+            f"  {phase:<10} median {statistics.median(rates):>6,.0f} PUT/s   CPU per PUT: "
+            f"client {client:>4,.0f} us, server {server_us:>5,.0f} us   runs: "
             + ", ".join(f"{rate:,.0f}" for rate in rates)
         )
 
@@ -124,10 +165,10 @@ def main() -> None:
         work = Path(workdir)
         with reference_service(work / "reference", log=work / "reference.log") as server:
             print(f"reference Metadata Service (/subgraph API, on-disk Oxigraph) at {server.url}")
-            bench("subgraph", server.url, args, documents)
+            bench("subgraph", server, server.url, args, documents)
         with oxigraph_server(work / "oxigraph", log=work / "oxigraph.log") as server:
             print(f"oxigraph serve (Graph Store protocol, on disk) at {server.url}")
-            bench("graph-store", f"{server.url}/store", args, documents)
+            bench("graph-store", server, f"{server.url}/store", args, documents)
 
 
 if __name__ == "__main__":
