@@ -186,7 +186,11 @@ class _Service:
             # The very bytes last written here: validated then, so nothing to parse or write.
             return web.Response(status=204)
         triples = parse_document(body)
-        result = self.store.put(subgraph_id, triples, create_only=create_only, body_digest=digest)
+        result = await self._write_call(
+            lambda: self.store.put(
+                subgraph_id, triples, create_only=create_only, body_digest=digest
+            )
+        )
         if result is PutResult.CONFLICT:
             raise BadRequest(
                 409, "subgraph exists", f"{subgraph_id} exists; PUT replaces, POST only creates"
