@@ -100,6 +100,8 @@ class SubgraphStore:
 
         ``body_digest`` identifies the request body the triples came from, for :meth:`unchanged`.
         """
+        if not triples:
+            raise ValueError("a subgraph holds at least one triple")
         graph = ox.NamedNode(subgraph_graph_iri(subgraph_id))
         data = _n_triples(triples)
         with self._stripes[hash(subgraph_id) % _STRIPES]:
@@ -182,6 +184,12 @@ class SubgraphStore:
             return
         removed = old - new
         added = new - old
+        if removed:
+            # DELETE DATA matches by value, so deleting "1.50" also deletes a stored "1.5" that the
+            # new body still says: re-insert every new statement about a (subject, predicate)
+            # pair that loses one; inserting what is already there is a no-op.
+            touched = {_subject_predicate(line) for line in removed}
+            added |= {line for line in new if _subject_predicate(line) in touched}
         operations = []
         # N-Triples statements are valid SPARQL data blocks as they are.
         if removed:
@@ -202,6 +210,12 @@ def _lines(data: bytes) -> frozenset[bytes] | None:
     if b"_:" in data:
         return None
     return frozenset(data.splitlines())
+
+
+def _subject_predicate(line: bytes) -> bytes:
+    # "<s> <p> o ." — IRIs hold no spaces, and blank nodes never get here.
+    subject, _, rest = line.partition(b" ")
+    return subject + b" " + rest.partition(b" ")[0]
 
 
 def _text(lines: Iterable[bytes]) -> str:

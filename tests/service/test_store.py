@@ -121,3 +121,24 @@ def test_lexical_variants_of_one_value_replace_cleanly(tmp_path: Path, remembere
     for version in (body("1.50", "a"), body("1.5", "b"), body("01.500", "b"), body("2.0", "c")):
         store.put("c:v", version)
         assert set(store.get("c:v") or []) == canonical(version)
+
+
+@pytest.mark.parametrize("remembered", [0, 100])
+def test_two_spellings_of_one_value_then_one(tmp_path: Path, remembered: int) -> None:
+    """A body saying "1.5" and "1.50" stores one triple; dropping one spelling keeps it."""
+    store = SubgraphStore.open(str(tmp_path / "store"), remembered=remembered)
+    decimal = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+    s, p = ox.NamedNode("https://e.org/s"), ox.NamedNode("https://e.org/p")
+    both = [ox.Triple(s, p, ox.Literal(v, datatype=decimal)) for v in ("1.5", "1.50")]
+    store.put("c:d", both)
+    store.put("c:d", both[:1])
+    assert set(store.get("c:d") or []) == canonical(both[:1])
+    store.put("c:d", both[1:])
+    assert set(store.get("c:d") or []) == canonical(both[1:])
+
+
+def test_an_empty_subgraph_is_refused(tmp_path: Path) -> None:
+    store = SubgraphStore.open(":memory:")
+    with pytest.raises(ValueError, match="at least one triple"):
+        store.put("c:e", [])
+    assert store.count() == 0
