@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg_exporter.service import PutResult, SubgraphStore
 from kg_exporter.service.validation import BadRequest, parse_document, subgraph_id_from_segment
@@ -142,3 +144,42 @@ def test_an_empty_subgraph_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one triple"):
         store.put("c:e", [])
     assert store.count() == 0
+
+
+_S = [ox.NamedNode(f"https://e.org/s{i}") for i in range(2)]
+_P = [ox.NamedNode(f"https://e.org/p{i}") for i in range(2)]
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_O: list[ox.NamedNode | ox.Literal] = [
+    ox.NamedNode("https://e.org/o"),
+    ox.Literal("x"),
+    ox.Literal("x", language="en"),
+    *(ox.Literal(v, datatype=ox.NamedNode(_XSD + "decimal")) for v in ("1.5", "1.50", "01.5")),
+    *(ox.Literal(v, datatype=ox.NamedNode(_XSD + "integer")) for v in ("7", "007", "+7")),
+    *(
+        ox.Literal(v, datatype=ox.NamedNode(_XSD + "dateTime"))
+        for v in ("2024-01-01T00:00:00.250Z", "2024-01-01T00:00:00.25Z")
+    ),
+    ox.Literal("true", datatype=ox.NamedNode(_XSD + "boolean")),
+    ox.Literal("1", datatype=ox.NamedNode(_XSD + "boolean")),
+]
+_TRIPLES = [ox.Triple(s, p, o) for s in _S for p in _P for o in _O]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sets(st.sampled_from(range(len(_TRIPLES))), min_size=1, max_size=10),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([0, 1, 100]),
+)
+def test_any_sequence_of_bodies_ends_in_the_last_one(
+    bodies: list[set[int]], remembered: int
+) -> None:
+    store = SubgraphStore(ox.Store(), remembered=remembered)
+    for body in bodies:
+        triples = [_TRIPLES[index] for index in sorted(body)]
+        store.put("c:h", triples)
+        store.put("c:other", triples[:1])  # evicts c:h when one id is remembered
+        assert set(store.get("c:h") or []) == canonical(triples)
