@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from kg_exporter.backfill.outcome import write
+from kg_exporter.backfill.outcome import writer_for
 from kg_exporter.backfill.progress import Progress
 from kg_exporter.backfill.prune import prune
 from kg_exporter.backfill.report import INPUT, Report
@@ -89,6 +89,7 @@ async def _write_all(
 ) -> None:
     queue: asyncio.Queue[Subgraph | None] = asyncio.Queue(maxsize=4 * concurrency)
     done = 0
+    write = writer_for(sink)
 
     async def writer() -> None:
         nonlocal done
@@ -97,7 +98,7 @@ async def _write_all(
                 report.not_sent += 1
                 continue
             try:
-                outcome = await write(sink, subgraph.id, subgraph.document)
+                outcome = await write(subgraph.id, subgraph.document)
             except SinkUnavailable as exc:
                 if report.aborted is None:
                     report.aborted = f"the sink became unreachable: {exc}"
