@@ -68,7 +68,9 @@ class Dispatcher:
                 if relist.add(obj):
                     self._node_changed(o_name(obj), joined=True)
             else:
-                self._changed(relist.add(obj))
+                # The first listing's keys are queued by the reconciliation, which learns first
+                # which of them the Metadata Service already holds.
+                self._changed(relist.add(obj), queue=target not in self._pending_sync)
         except RenderError as exc:
             log.warning("ignoring a listed %s: %s", target.kind, exc)
 
@@ -137,14 +139,15 @@ class Dispatcher:
         if not self._pending_sync or NODE_KIND not in {t.kind for t in self._pending_sync}:
             self._queue.add(self._glaciation)
 
-    def _changed(self, change: Change | None) -> None:
+    def _changed(self, change: Change | None, *, queue: bool = True) -> None:
         if change is None or change.after is None:
             return
         phase = change.after.phase.value
         self._metrics.transitions.labels(change.key.kind, phase).inc()
         before = change.before.phase.value if change.before is not None else "unknown"
-        log.info("%s: %s -> %s", change.key, before, phase)
-        self._queue.add(change.key)
+        log.log(logging.INFO if queue else logging.DEBUG, "%s: %s -> %s", change.key, before, phase)
+        if queue:
+            self._queue.add(change.key)
 
 
 def o_name(obj: Mapping[str, Any]) -> str:

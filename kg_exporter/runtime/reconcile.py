@@ -5,6 +5,9 @@ Once every initial listing is processed, the ids stored under the watched prefix
 the daemon tracks. Each stored id with no object behind it — deleted while the daemon was down —
 is queued as an :class:`~kg_exporter.runtime.keys.Orphan`; its worker reads the stored status and,
 if it says running, writes it as stopped (nodes: left). Listing is retried until it succeeds.
+
+The workloads of the initial listing are queued here, not as they are listed: the same ids tell
+which of them the service has never seen, so only the others need reading back first.
 """
 
 from __future__ import annotations
@@ -64,18 +67,39 @@ async def reconcile(
     targets: Iterable[Target],
     backoff: Backoff,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> int:
-    """Queue an :class:`Orphan` for every stored id without an object; how many were queued."""
-    queued = 0
-    tracked = tracked_ids(cluster, workloads, nodes)
+) -> tuple[int, int]:
+    """Queue an :class:`Orphan` for every stored id without an object, and the workloads found at
+    start-up that need a write; (orphans, workloads) queued.
+
+    A workload found at start-up whose id is not stored is known to be unwritten (no read-back
+    needed); the others are read back by their worker before anything is written.
+    """
+    stored: dict[str, SubgraphKind] = {}
     for prefix, kind in stored_prefixes(cluster, targets):
-        stored = await _list(sink, prefix, health, backoff, sleep)
-        for subgraph_id in stored:
-            if subgraph_id not in tracked:
-                queue.add(Orphan(subgraph_id, kind))
-                queued += 1
-    log.info("reconciled with the Metadata Service: %d stored subgraphs without an object", queued)
-    return queued
+        for subgraph_id in await _list(sink, prefix, health, backoff, sleep):
+            stored[subgraph_id] = kind
+    tracked = tracked_ids(cluster, workloads, nodes)
+    orphans = [Orphan(i, kind) for i, kind in stored.items() if i not in tracked]
+    for orphan in orphans:
+        queue.add(orphan)
+    found = 0
+    for key in workloads:
+        record = workloads.get(key)
+        if record is None or record.written_known:
+            continue
+        if workload_subgraph_id(cluster, key) not in stored:
+            workloads.learn_absent(key, record)
+        if record.needs_write:
+            queue.add(key)
+            found += 1
+    log.info(
+        "reconciled with the Metadata Service: %d subgraphs stored, %d of them without an "
+        "object (queued to be stopped); %d workloads found at start-up queued",
+        len(stored),
+        len(orphans),
+        found,
+    )
+    return len(orphans), found
 
 
 async def _list(

@@ -23,7 +23,7 @@ from kg_exporter.kinds import WORKLOAD_KINDS
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.render.renderer import workload_key
 from kg_exporter.state.projection import encode, project_workload
-from kg_exporter.state.transitions import advance, deleted
+from kg_exporter.state.transitions import advance, deleted, is_tentative
 
 
 @dataclass(slots=True)
@@ -157,6 +157,17 @@ class WorkloadTable:
         """Replace ``expected`` by ``refined`` (same phase, better times) unless it changed."""
         if self._records.get(key) is record and record.graph == expected:
             record.graph = refined
+
+    def learn_absent(self, key: ObjectKey, record: WorkloadRecord) -> None:
+        """The graph holds nothing for this key (found at start-up): a tentative stop is then
+        nothing to write; anything else is written as for a new key."""
+        if self._records.get(key) is not record or record.written_known:
+            return
+        record.written_known = True
+        tentative = record.graph is not None and is_tentative(record.graph)
+        record.written = record.graph if tentative else None
+        if not record.exists and not record.needs_write:
+            del self._records[key]
 
     def forget(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """Nothing to write for this tombstone after all (a tentative stop of a never-written key)."""

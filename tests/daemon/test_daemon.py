@@ -296,3 +296,26 @@ def test_subgraph_ids_used_here() -> None:
     from kg_exporter.identity import ObjectKey
 
     assert workload_subgraph_id("cluster1", ObjectKey("Deployment", "default", "web")) == WEB
+
+
+async def test_start_up_reads_back_only_what_is_stored(
+    fake_kube: FakeKube, api: ApiClient, renderer: Renderer
+) -> None:
+    sink = MemorySink()
+    for subgraph in renderer.workload(
+        deployment("web"), lifecycle=Lifecycle(Phase.RUNNING, "2026-10-01T00:00:00Z")
+    ):
+        sink.store[subgraph.id] = subgraph.document
+    for name in ("web", "new-1", "new-2"):
+        fake_kube.create(deployment(name))
+        fake_kube.patch_status("Deployment", "default", name, {"availableReplicas": 1})
+    fake_kube.create(deployment("zero", replicas=0))
+    async with running_daemon(api, sink) as daemon:
+        await eventually(lambda: sink.phase(f"{WEB[:-3]}new-2") == "running")
+        await daemon.idle()
+    assert sink.calls["get"] == 1, "only the stored workload is read back"
+    assert sorted(i for i in sink.puts if ":workload:" in i) == [
+        f"{WEB[:-3]}new-1",
+        f"{WEB[:-3]}new-2",
+    ]
+    assert f"{WEB[:-3]}zero" not in sink.store

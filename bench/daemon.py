@@ -1,0 +1,235 @@
+"""Daemon figures: event-to-write latency at a steady start rate, a burst of starts, and memory.
+
+    python bench/daemon.py latency [--rate 200] [--seconds 10] [--runs 3] [--sink reference|stub]
+    python bench/daemon.py burst   [--count 5000] [--runs 3] [--sink reference|stub]
+    python bench/daemon.py memory  [--count 10000] [--sink stub|reference]
+
+- **latency**: Deployments wait at 0 available replicas; a driver thread sets
+  ``availableReplicas: 1`` on one of them every 1/rate s. Latency = from just before the fake API
+  server applies (and emits) that change to the moment the Metadata Service acknowledged the later
+  of the workload's two PUTs, both on this process's monotonic clock (see daemon_stack.py).
+- **burst**: ``count`` Deployments go from 0 to 1 available replica as fast as the fake API can
+  apply it; time from the first change to the last acknowledged PUT.
+- **memory**: ``count`` running Deployments (each with the noise a real API server sends:
+  managedFields, the last-applied annotation, env values) are listed and written; the daemon's
+  RSS is read from /proc once its queue is empty.
+
+``--sink reference`` writes to the reference Metadata Service (through a timing proxy); ``stub``
+acknowledges at once, isolating the daemon. Every run builds a fresh stack; medians of the runs are
+printed. These machines have 2 cores shared with other work: the fake API server, the timing
+sink, the Metadata Service and the daemon all compete for them, so figures are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.daemon_stack import Stack, queue_empty, rss_mb  # noqa: E402
+
+WID = "cluster1:workload:deployment:default:{}"
+TID = "cluster1:workload-telemetry:deployment:default:{}"
+
+
+def bench_deployment(name: str, *, running: bool = False) -> dict[str, Any]:
+    """A Deployment shaped like a real one, noise included."""
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "shop", "tier": "web"}
+    container = {
+        "name": "app",
+        "image": "registry.example.org/shop/app:1.4.2",
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        },
+        "env": [{"name": f"SETTING_{i}", "value": "x" * 40} for i in range(10)],
+        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+    }
+    sidecar = {"name": "fluentd", "image": "fluent/fluentd:v1.17", "resources": {}}
+    obj: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "labels": labels,
+            "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": "{" + "x" * 1500 + "}",
+                "deployment.kubernetes.io/revision": "3",
+            },
+            "managedFields": [
+                {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:spec": {"x": {}}}}
+            ]
+            * 3,
+        },
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [container, sidecar]},
+            },
+        },
+    }
+    if running:
+        obj["status"] = {"replicas": 1, "availableReplicas": 1, "readyReplicas": 1}
+    return obj
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def wait_acked(stack: Stack, names: list[str], timeout: float) -> dict[str, float] | None:
+    """Every workload's two acknowledgement times, once all are in; None after ``timeout``."""
+    assert stack.timing is not None
+    wanted = 2 * len(names)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.timing.stats()["acked"] >= wanted:
+            acked = stack.timing.acked()
+            if all(WID.format(n) in acked and TID.format(n) in acked for n in names):
+                return acked
+        time.sleep(0.1)
+    return None
+
+
+def latency_run(args: argparse.Namespace) -> tuple[float, float, float, float]:
+    count = int(args.rate * args.seconds)
+    names = [f"lat-{i:05d}" for i in range(count)]
+    with Stack(args.sink, workers=args.workers) as stack:
+        for name in names:
+            stack.fake.create(bench_deployment(name))  # 0 available: pending, nothing written
+        stack.start_daemon()
+        time.sleep(1.0)
+        gc.freeze()  # the fake's store: keep full collections off the clock
+        emitted: dict[str, float] = {}
+        interval = 1.0 / args.rate
+        started = time.monotonic()
+        for i, name in enumerate(names):
+            slot = started + i * interval
+            pause = slot - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            emitted[name] = time.monotonic()
+            stack.fake.patch_status("Deployment", "default", name, {"availableReplicas": 1})
+        achieved = count / (time.monotonic() - started)
+        acked = wait_acked(stack, names, 120)
+        if acked is None:
+            raise SystemExit("not every start was written within 120 s")
+        lat = [max(acked[WID.format(n)], acked[TID.format(n)]) - emitted[n] for n in names]
+    p50, p99, worst = percentile(lat, 0.5), percentile(lat, 0.99), max(lat)
+    print(
+        f"  run: {count} starts at {achieved:.0f}/s: p50 {p50 * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, max {worst * 1000:.1f} ms",
+        flush=True,
+    )
+    return p50, p99, worst, achieved
+
+
+def burst_run(args: argparse.Namespace) -> tuple[float, float]:
+    names = [f"burst-{i:05d}" for i in range(args.count)]
+    with Stack(args.sink, workers=args.workers) as stack:
+        for name in names:
+            stack.fake.create(bench_deployment(name))
+        stack.start_daemon()
+        time.sleep(1.0)
+        gc.freeze()  # the fake's store: keep full collections off the clock
+        started = time.monotonic()
+        # Two drivers: the fake applies changes on its own loop, so this is as fast as it goes.
+        halves = [names[0::2], names[1::2]]
+        threads = [
+            threading.Thread(
+                target=lambda part=part: [
+                    stack.fake.patch_status("Deployment", "default", n, {"availableReplicas": 1})
+                    for n in part
+                ]
+            )
+            for part in halves
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        injected = time.monotonic() - started
+        acked = wait_acked(stack, names, 300)
+        if acked is None:
+            raise SystemExit("not every start was written within 300 s")
+        last = max(max(acked[WID.format(n)], acked[TID.format(n)]) for n in names)
+    total = last - started
+    print(
+        f"  run: {args.count} starts applied in {injected:.1f} s; all {2 * args.count} "
+        f"subgraphs written {total:.1f} s after the first",
+        flush=True,
+    )
+    return total, injected
+
+
+def memory_run(args: argparse.Namespace) -> tuple[float, float]:
+    names = [f"mem-{i:05d}" for i in range(args.count)]
+    with Stack(args.sink, workers=args.workers) as stack:
+        for name in names:
+            stack.fake.create(bench_deployment(name, running=True))
+        started = time.monotonic()
+        stack.start_daemon()
+        if wait_acked(stack, names, 900) is None:
+            raise SystemExit("not every workload was written within 900 s")
+        assert stack.daemon is not None
+        while not queue_empty(stack.daemon_url):
+            time.sleep(0.2)
+        written = time.monotonic() - started
+        time.sleep(2.0)
+        current, peak = rss_mb(stack.daemon.pid)
+    print(
+        f"  run: {args.count} workloads tracked and written in {written:.1f} s; "
+        f"RSS {current:.0f} MiB (peak {peak:.0f} MiB)",
+        flush=True,
+    )
+    return current, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", choices=("latency", "burst", "memory"))
+    parser.add_argument("--sink", choices=("reference", "stub"), default="reference")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=200.0, help="latency: starts per second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="latency: how long")
+    parser.add_argument("--count", type=int, default=0, help="burst/memory: how many workloads")
+    parser.add_argument("--workers", type=int, default=8, help="daemon.workers")
+    args = parser.parse_args()
+    print(f"{args.scenario} against the {args.sink} sink, {args.workers} workers", flush=True)
+    if args.scenario == "latency":
+        runs = [latency_run(args) for _ in range(args.runs)]
+        p50 = statistics.median(r[0] for r in runs) * 1000
+        p99 = statistics.median(r[1] for r in runs) * 1000
+        print(
+            f"median of {args.runs} runs: p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 < 100 ms)"
+        )
+    elif args.scenario == "burst":
+        args.count = args.count or 5000
+        totals = [burst_run(args)[0] for _ in range(args.runs)]
+        print(
+            f"median of {args.runs} runs: {args.count} starts written in "
+            f"{statistics.median(totals):.1f} s (target <= 15 s)"
+        )
+    else:
+        args.count = args.count or 10_000
+        results = [memory_run(args) for _ in range(args.runs)]
+        print(
+            f"median of {args.runs} runs: RSS {statistics.median(r[0] for r in results):.0f} MiB "
+            f"with {args.count} tracked workloads (target < 150 MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
