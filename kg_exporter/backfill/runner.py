@@ -133,10 +133,18 @@ async def _write_all(
             # Let the writers read their responses between renders, not only when the queue is
             # full: requests then go out steadily instead of in bursts.
             await asyncio.sleep(0)
-    finally:
+    except BaseException:
+        # Interrupted (Ctrl-C cancels the run, or rendering raised): stop now rather than
+        # finish the writes already queued.
+        for task in writers:
+            task.cancel()
+        await asyncio.gather(*writers, return_exceptions=True)
+        raise
+    else:
         for _ in writers:
             await queue.put(None)
         await asyncio.gather(*writers)
+    finally:
         if progress is not None:
             progress.stop()
 

@@ -4,6 +4,7 @@ every remaining subgraph. And the progress it reports."""
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import io
 from collections.abc import Mapping
@@ -127,3 +128,19 @@ def test_a_terminal_gets_a_bar() -> None:
     progress.advance(2, report)
     progress.stop()
     assert "2/2" in stream.getvalue() and "unchanged 1" in stream.getvalue()
+
+
+async def test_a_broken_glaciation_template_stops_the_run_and_its_writers(
+    renderer: Renderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg_exporter.errors import RenderError
+
+    def broken(nodes: object) -> None:
+        raise RenderError("template glaciation-node.json.j2: boom")
+
+    monkeypatch.setattr(renderer, "glaciation_node", broken)
+    sink = ScriptedSink()
+    with pytest.raises(RenderError, match="boom"):
+        await backfill(inventory(), renderer, sink, concurrency=2)
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert not tasks  # no writer left behind
