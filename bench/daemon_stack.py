@@ -5,6 +5,7 @@ sink (bench/daemon_sink.py), the reference Metadata Service behind it (``referen
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import subprocess
 import sys
@@ -48,11 +49,19 @@ class TimingSink:
         self.proc.stop()
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the benchmark dies, so nothing is left running (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Proc:
     def __init__(self, argv: list[str], log: Path, ready_url: str) -> None:
         self.log = log
         with log.open("ab") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+            self.proc = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=_die_with_parent
+            )
         try:
             wait_until(
                 lambda: self.proc.poll() is None and http_ok(ready_url),
@@ -126,7 +135,9 @@ class Stack:
         self.daemon_settings = daemon
         self._tmp = tempfile.TemporaryDirectory(prefix="kgx-bench-")
         self.workdir = Path(self._tmp.name)
-        self.fake = FakeKube(history_limit=1_000_000, validate=False)
+        # Bookmarks off: FakeKube's watch pump spins without sending once a bookmark falls due
+        # while events are queued (see tests/daemon/conftest.py), which a burst always hits.
+        self.fake = FakeKube(history_limit=1_000_000, validate=False, bookmark_interval=3600.0)
         self.service: Proc | None = None
         self.daemon: Proc | None = None
         self.daemon_url = ""

@@ -20,8 +20,6 @@ from tests.daemon.harness import daemon_settings, eventually, running_daemon
 from tests.daemon.objects import JOB_STARTED, deployment, job, job_finished, node, statefulset
 from tests.fakekube import FakeKube
 
-pytest_plugins = ["tests.fakekube.fixtures"]
-
 WEB = "cluster1:workload:deployment:default:web"
 WEB_TELEMETRY = "cluster1:workload-telemetry:deployment:default:web"
 

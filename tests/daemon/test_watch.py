@@ -16,8 +16,6 @@ from tests.daemon.harness import eventually
 from tests.daemon.objects import deployment
 from tests.fakekube import FakeKube
 
-pytest_plugins = ["tests.fakekube.fixtures"]
-
 DEPLOYMENTS = Target("Deployment", "apps", "v1", "deployments")
 Key = tuple[str, str, str]
 
@@ -237,5 +235,36 @@ async def test_server_timeout_resumes_without_relisting(api: ApiClient) -> None:
                 await eventually(lambda: mirror.names() == {"a"})
                 await eventually(lambda: w.restarts.count("timeout") >= 2)  # type: ignore[attr-defined]
             assert mirror.lists == 1
+        finally:
+            await client.close()
+
+
+async def test_bookmarks_move_the_cursor_without_events() -> None:
+    with FakeKube(bookmark_interval=0.1) as fake:
+        fake.create(deployment("a"))
+        client = await open_api_client(fake.kubeconfig_path)
+        try:
+            mirror = Mirror()
+            async with Running(w := watcher(client, mirror)):
+                await eventually(lambda: fake.open_watches == 1)
+                listed_at = w.cursor.resource_version
+                fake.create(
+                    {
+                        **deployment("other"),
+                        "kind": "StatefulSet",
+                        "spec": {
+                            "selector": {"matchLabels": {"a": "b"}},
+                            "serviceName": "s",
+                            "template": {
+                                "metadata": {"labels": {"a": "b"}},
+                                "spec": {"containers": [{"name": "c", "image": "i"}]},
+                            },
+                        },
+                    }
+                )
+                # A change of another kind moves the global resourceVersion; a bookmark tells.
+                await eventually(lambda: w.cursor.resource_version != listed_at)
+                assert w.cursor.resource_version == str(fake.resource_version)
+            assert mirror.events == [] and mirror.lists == 1
         finally:
             await client.close()

@@ -9,12 +9,19 @@ from typing import Any
 
 import pytest
 
+from tests.daemon.conftest import NO_BOOKMARKS
 from tests.e2e.stack import Daemon, MetadataService
-
-pytest_plugins = ["tests.fakekube.fixtures"]
+from tests.fakekube import FakeKube
 
 #: The daemon's log must never hold the API server's bearer token.
 FAKE_TOKEN = "fake-token"
+
+
+@pytest.fixture
+def fake_kube() -> Iterator[FakeKube]:
+    # Bookmarks effectively off: see NO_BOOKMARKS in tests/daemon/conftest.py.
+    with FakeKube(bookmark_interval=NO_BOOKMARKS) as fake:
+        yield fake
 
 
 @pytest.fixture
