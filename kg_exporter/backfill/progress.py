@@ -12,8 +12,12 @@ from kg_exporter.backfill.report import Report
 
 
 class Progress(Protocol):
-    def start(self, total: int) -> None:
-        """``total`` subgraphs are about to be written."""
+    def start(self, total: int | None) -> None:
+        """``total`` subgraphs are about to be written (None: not known yet)."""
+        ...
+
+    def set_total(self, total: int) -> None:
+        """The total is now known (all input has been read)."""
         ...
 
     def advance(self, done: int, report: Report) -> None:
@@ -48,15 +52,18 @@ class PlainProgress:
         self._stream = stream
         self._interval = interval
         self._clock = clock
-        self._total = 0
+        self._total: int | None = None
         self._started = 0.0
         self._next = 0.0
         self._last: tuple[int, Report] | None = None
 
-    def start(self, total: int) -> None:
+    def start(self, total: int | None) -> None:
         self._total = total
         self._started = self._clock()
         self._next = self._started + self._interval
+
+    def set_total(self, total: int) -> None:
+        self._total = total
 
     def advance(self, done: int, report: Report) -> None:
         self._last = (done, report)
@@ -70,11 +77,11 @@ class PlainProgress:
             self._line(*self._last, self._clock())
 
     def _line(self, done: int, report: Report, now: float) -> None:
-        share = f" ({100 * done // self._total}%)" if self._total else ""
-        self._stream.write(
-            f"backfill: {done}/{self._total} subgraphs{share}: {_status(report)} "
-            f"[{now - self._started:.1f} s]\n"
-        )
+        if self._total:
+            of = f"{done}/{self._total} subgraphs ({100 * done // self._total}%)"
+        else:
+            of = f"{done} subgraphs (reading input)"
+        self._stream.write(f"backfill: {of}: {_status(report)} [{now - self._started:.1f} s]\n")
         self._stream.flush()
 
 
@@ -102,10 +109,14 @@ class RichProgress:
         self._task = self._bar.add_task("backfill", total=None, status="")
         self._clock = clock
         self._next = 0.0
+        self._last: tuple[int, Report] | None = None
 
-    def start(self, total: int) -> None:
+    def start(self, total: int | None) -> None:
         self._bar.update(self._task, total=total)
         self._bar.start()
+
+    def set_total(self, total: int) -> None:
+        self._bar.update(self._task, total=total)
 
     def advance(self, done: int, report: Report) -> None:
         now = self._clock()
@@ -115,7 +126,7 @@ class RichProgress:
         self._last = (done, report)
 
     def stop(self) -> None:
-        last = getattr(self, "_last", None)
-        if last is not None:
-            self._bar.update(self._task, completed=last[0], status=_status(last[1]))
+        if self._last is not None:
+            done, report = self._last
+            self._bar.update(self._task, completed=done, status=_status(report))
         self._bar.stop()

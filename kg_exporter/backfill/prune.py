@@ -15,11 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from kg_exporter import objects as o
 from kg_exporter.backfill.outcome import write
 from kg_exporter.backfill.report import Report
 from kg_exporter.backfill.sources import Inventory
-from kg_exporter.errors import RenderError, SinkError, SinkUnavailable
+from kg_exporter.errors import SinkError, SinkUnavailable
 from kg_exporter.identity import (
     SubgraphKind,
     encode_segment,
@@ -27,25 +26,19 @@ from kg_exporter.identity import (
     workload_subgraph_id,
 )
 from kg_exporter.kinds import NODE_KIND
-from kg_exporter.render.renderer import Renderer, workload_key
+from kg_exporter.render.renderer import Renderer
 from kg_exporter.sink import Sink
 from kg_exporter.state.documents import mark_stopped
 
 
 def existing_ids(inventory: Inventory, cluster: str) -> set[str]:
     """The workload and node subgraph ids of the objects that exist now."""
-    ids = set()
-    for obj, _ in inventory.objects:
-        if obj.get("kind") == NODE_KIND:
-            name = o.name_of(obj)
-            if name is not None:
-                ids.add(node_subgraph_id(cluster, name))
-            continue
-        try:
-            ids.add(workload_subgraph_id(cluster, workload_key(obj)))
-        except RenderError:
-            continue  # no identity: it never had a subgraph
-    return ids
+    return {
+        node_subgraph_id(cluster, key.name)
+        if key.kind == NODE_KIND
+        else workload_subgraph_id(cluster, key)
+        for key in inventory.keys
+    }
 
 
 def default_scope(cluster: str) -> list[tuple[str, SubgraphKind]]:

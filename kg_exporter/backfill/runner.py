@@ -1,8 +1,8 @@
 """The backfill itself: render every object, write every subgraph with bounded concurrency, then
 optionally prune.
 
-Rendering (CPU) and writing (I/O) overlap: one producer renders on the event loop thread and
-feeds a bounded queue that ``concurrency`` writers drain, so at most ``4 * concurrency`` rendered
+Reading, rendering (CPU) and writing (I/O) overlap: one producer reads and renders on the event
+loop thread, object by object, and feeds a bounded queue that ``concurrency`` writers drain, so at most ``4 * concurrency`` rendered
 documents are ever waiting and memory stays flat however many objects there are.
 
 A subgraph the sink refuses (a 4xx) is a failure listed with the sink's reason; the run goes on.
@@ -22,7 +22,7 @@ from kg_exporter.backfill.outcome import writer_for
 from kg_exporter.backfill.progress import Progress
 from kg_exporter.backfill.prune import prune
 from kg_exporter.backfill.report import INPUT, Report
-from kg_exporter.backfill.sources import EXPORTED_KINDS, Inventory
+from kg_exporter.backfill.sources import Inventory
 from kg_exporter.errors import SinkError, SinkUnavailable
 from kg_exporter.identity import SubgraphKind, glaciation_node_subgraph_id
 from kg_exporter.kinds import NODE_KIND
@@ -59,9 +59,7 @@ async def backfill(
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     started = monotonic()
-    report = Report(ignored=inventory.ignored.copy())
-    for error in inventory.errors:
-        report.fail(INPUT, error)
+    report = Report()
     settings = renderer.settings
     try:
         # One cheap read first: a sink that is down, or refuses our token, fails here once
@@ -72,7 +70,12 @@ async def backfill(
     except SinkError as exc:
         report.aborted = f"cannot use the sink: {exc}"
         return report
-    await _write_all(inventory, renderer, sink, report, concurrency, progress)
+    try:
+        await _write_all(inventory, renderer, sink, report, concurrency, progress)
+    finally:
+        report.ignored.update(inventory.ignored)
+        for error in inventory.errors:
+            report.fail(INPUT, error)
     if prune_stale and report.aborted is None:
         await prune(inventory, renderer, sink, report, concurrency=concurrency, now=now)
     report.seconds = monotonic() - started
@@ -111,17 +114,17 @@ async def _write_all(
             if progress is not None:
                 progress.advance(done, report)
 
-    objects = []
-    for obj, where in inventory.objects:
-        kind = obj.get("kind")
-        if isinstance(kind, str) and kind in EXPORTED_KINDS:
-            objects.append((obj, where))
-        else:  # an inventory built by hand may hold anything
-            report.ignored[kind if isinstance(kind, str) else "<no kind>"] += 1
     if progress is not None:
-        progress.start(PER_OBJECT * len(objects) + PER_OBJECT)
+        known = inventory.size
+        progress.start(PER_OBJECT * known + PER_OBJECT if known is not None else None)
     writers = [asyncio.create_task(writer()) for _ in range(concurrency)]
-    tracked = _Tracked(objects)
+
+    def read_all() -> None:
+        # The renderer has taken the last object: now the total is known.
+        if progress is not None and inventory.size is None:
+            progress.set_total(PER_OBJECT * inventory.count + PER_OBJECT)
+
+    tracked = _Tracked(inventory.objects(), on_end=read_all)
     try:
         for result in render_objects(tracked, renderer):
             if report.aborted is not None:
@@ -153,14 +156,18 @@ class _Tracked:
     """The inventory's objects, remembering which one the renderer took last: a
     :class:`Skipped` is about that object, and its kind says which subgraphs were not written."""
 
-    def __init__(self, objects: list[tuple[Mapping[str, Any], str]]) -> None:
+    def __init__(
+        self, objects: Iterator[tuple[Mapping[str, Any], str]], *, on_end: Callable[[], None]
+    ) -> None:
         self._objects = objects
+        self._on_end = on_end
         self.current: Mapping[str, Any] = {}
 
     def __iter__(self) -> Iterator[tuple[Mapping[str, Any], str]]:
         for obj, where in self._objects:
             self.current = obj
             yield obj, where
+        self._on_end()
 
 
 def _render_failed(report: Report, obj: Mapping[str, Any], skipped: Skipped) -> None:

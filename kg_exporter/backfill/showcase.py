@@ -5,10 +5,8 @@ queries, the Loki selector, the dashboards), so a first run shows what the produ
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from kg_exporter import objects as o
 from kg_exporter.errors import KgExporterError
 from kg_exporter.identity import ObjectKey, SubgraphKind, encode_segment, workload_subgraph_id
 from kg_exporter.kinds import WORKLOAD_KINDS
@@ -18,15 +16,15 @@ from kg_exporter.sink import Sink
 
 
 async def describe_graph(
-    sink: Sink, cluster: str, objects: list[tuple[Mapping[str, Any], str]], *, failed: set[str]
+    sink: Sink, cluster: str, keys: Iterable[ObjectKey], *, failed: set[str]
 ) -> list[str]:
     """Lines describing what ``sink`` holds for ``cluster``; the example workload is the first
-    one of ``objects`` whose telemetry was written (not in ``failed``)."""
+    of ``keys`` whose telemetry was written (not in ``failed``)."""
     ids = await sink.list(f"{encode_segment(cluster)}:")
     counts = Counter(i.split(":")[1] for i in ids if i.count(":") >= 2)
     lines = [f"in the graph now for cluster {cluster}: {len(ids)} subgraphs"]
     lines += [f"  {kind.value:<27} {counts[kind.value]:>6}" for kind in SubgraphKind]
-    example = _example(cluster, objects, failed)
+    example = _example(cluster, keys, failed)
     if example is None:
         return lines
     key, telemetry_id = example
@@ -60,13 +58,11 @@ def describe_telemetry(telemetry: Telemetry) -> list[str]:
 
 
 def _example(
-    cluster: str, objects: list[tuple[Mapping[str, Any], str]], failed: set[str]
+    cluster: str, keys: Iterable[ObjectKey], failed: set[str]
 ) -> tuple[ObjectKey, str] | None:
-    for obj, _ in objects:
-        kind, name = obj.get("kind"), o.name_of(obj)
-        if not isinstance(kind, str) or kind not in WORKLOAD_KINDS or name is None:
+    for key in keys:
+        if key.kind not in WORKLOAD_KINDS:
             continue
-        key = ObjectKey(kind, o.namespace_of(obj), name)
         telemetry_id = workload_subgraph_id(cluster, key, telemetry=True)
         if telemetry_id not in failed:
             return key, telemetry_id

@@ -3,20 +3,24 @@
 Cluster listing is the daemon's own (:func:`kg_exporter.watch.cycle.relist` over
 :func:`kg_exporter.watch.targets_for`): the same kinds, namespaces, label selector and paging, so
 a backfill and the daemon always agree on what exists. Objects of kinds that are not exported
-(ConfigMaps in a manifest directory) are counted, not rendered.
+(ConfigMaps in a manifest directory) are counted, not rendered. Manifests are read as they are
+rendered, so reading a large directory overlaps with writing it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kg_exporter.identity import SubgraphKind
+from kg_exporter import objects as o
+from kg_exporter.errors import ManifestError, RenderError
+from kg_exporter.identity import ObjectKey, SubgraphKind
 from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
 from kg_exporter.manifests import Manifest, read_manifests
+from kg_exporter.render.renderer import workload_key
 from kg_exporter.settings import Settings
 
 if TYPE_CHECKING:  # kubernetes_asyncio is slow to import: only cluster backfills load it
@@ -25,39 +29,73 @@ if TYPE_CHECKING:  # kubernetes_asyncio is slow to import: only cluster backfill
 EXPORTED_KINDS = frozenset({*WORKLOAD_KINDS, NODE_KIND})
 
 
+#: One input item: an object and where it came from, or why some input could not be read.
+Item = tuple[Mapping[str, Any], str] | ManifestError
+
+
 @dataclass
 class Inventory:
-    """The objects to export (each with where it came from), and what could not be read."""
+    """The objects to export, read as the backfill consumes them — a manifest directory is never
+    all in memory, and reading overlaps writing — and what reading them found."""
 
-    objects: list[tuple[Mapping[str, Any], str]] = field(default_factory=list)
-    #: Objects of kinds that are not exported, by kind.
-    ignored: Counter[str] = field(default_factory=Counter)
-    #: Input that could not be read, one message each (file and line).
-    errors: list[str] = field(default_factory=list)
+    items: Iterable[Item]
     #: Where the objects came from, for the summary.
     origin: str = ""
     #: Id prefixes (and the kind stored under each) whose every subgraph should have an object
     #: here: what ``--prune`` may mark stopped. None: every workload and node of the cluster.
     scope: list[tuple[str, SubgraphKind]] | None = None
+    #: How many objects will be exported, when known before reading (a cluster listing).
+    size: int | None = None
 
-    def add(self, obj: Mapping[str, Any], where: str) -> None:
-        kind = obj.get("kind")
-        if isinstance(kind, str) and kind in EXPORTED_KINDS:
-            self.objects.append((obj, where))
-        else:
-            self.ignored[kind if isinstance(kind, str) else "<no kind>"] += 1
+    # What reading found, filled in by objects() as it goes:
+    #: exported objects read so far, and the identities of those that have one, in order;
+    count: int = 0
+    keys: list[ObjectKey] = field(default_factory=list)
+    #: objects of kinds that are not exported, by kind;
+    ignored: Counter[str] = field(default_factory=Counter)
+    #: input that could not be read, one message each (file and line);
+    errors: list[str] = field(default_factory=list)
+    #: whether every item has been read.
+    complete: bool = False
+
+    def objects(self) -> Iterator[tuple[Mapping[str, Any], str]]:
+        """The objects of exported kinds, each with where it came from; once."""
+        for item in self.items:
+            if isinstance(item, ManifestError):
+                self.errors.append(str(item))
+                continue
+            obj, where = item
+            kind = obj.get("kind")
+            if not isinstance(kind, str) or kind not in EXPORTED_KINDS:
+                self.ignored[kind if isinstance(kind, str) else "<no kind>"] += 1
+                continue
+            self.count += 1
+            key = _key(obj)
+            if key is not None:
+                self.keys.append(key)
+            yield obj, where
+        self.complete = True
+
+
+def _key(obj: Mapping[str, Any]) -> ObjectKey | None:
+    if obj.get("kind") == NODE_KIND:
+        name = o.name_of(obj)
+        return ObjectKey(NODE_KIND, None, name) if name is not None else None
+    try:
+        return workload_key(obj)
+    except RenderError:
+        return None  # no identity: it can only fail to render, which is reported then
 
 
 def from_manifests(paths: Iterable[Path]) -> Inventory:
-    """Every object in the manifest files and directories ``paths``."""
+    """Every object in the manifest files and directories ``paths``, read lazily."""
     paths = list(paths)
-    inventory = Inventory(origin=", ".join(str(p) for p in paths))
-    for item in read_manifests(paths):
-        if isinstance(item, Manifest):
-            inventory.add(item.obj, item.where)
-        else:
-            inventory.errors.append(str(item))
-    return inventory
+
+    def items() -> Iterator[Item]:
+        for item in read_manifests(paths):
+            yield (item.obj, item.where) if isinstance(item, Manifest) else item
+
+    return Inventory(items(), origin=", ".join(str(p) for p in paths))
 
 
 async def from_cluster(settings: Settings, *, kubeconfig: Path | None = None) -> Inventory:
@@ -72,26 +110,28 @@ async def from_cluster(settings: Settings, *, kubeconfig: Path | None = None) ->
     from kg_exporter.watch.cycle import Cursor, relist
 
     targets = targets_for(settings)
-    inventory = Inventory(
-        origin="the cluster" if kubeconfig is None else f"the cluster of {kubeconfig}",
-        # Only what was listed: workloads outside the watched namespaces are not ours to prune.
-        scope=stored_prefixes(settings.cluster_id, targets),
-    )
-    collector = _Collector(inventory)
+    listed: list[Item] = []
+    collector = _Collector(listed)
     api = await open_api_client(kubeconfig, pool_size=4)
     try:
         for target in targets:
             await relist(api, target, collector, Cursor(), page_size=settings.daemon.list_page_size)
     finally:
         await api.close()
-    return inventory
+    return Inventory(
+        listed,
+        origin="the cluster" if kubeconfig is None else f"the cluster of {kubeconfig}",
+        # Only what was listed: workloads outside the watched namespaces are not ours to prune.
+        scope=stored_prefixes(settings.cluster_id, targets),
+        size=len(listed),
+    )
 
 
 class _Collector:
     """A :class:`~kg_exporter.watch.Handler` that keeps what a listing yields."""
 
-    def __init__(self, inventory: Inventory) -> None:
-        self._inventory = inventory
+    def __init__(self, listed: list[Item]) -> None:
+        self._listed = listed
 
     def list_started(self, target: Target) -> None:
         return None
@@ -101,7 +141,7 @@ class _Collector:
         name = meta.get("name") if isinstance(meta, Mapping) else None
         namespace = meta.get("namespace") if isinstance(meta, Mapping) else None
         where = f"{target.kind} {namespace}/{name}" if namespace else f"{target.kind} {name}"
-        self._inventory.add(obj, where)
+        self._listed.append((obj, where))
 
     def list_finished(self, target: Target) -> None:
         return None

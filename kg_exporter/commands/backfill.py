@@ -109,9 +109,7 @@ async def _backfill(
         _print_report(report, inventory, destination, out, err)
         if report.aborted is None:
             failed = {f.what for f in report.failures}
-            lines = await describe_graph(
-                sink, settings.cluster_id, inventory.objects, failed=failed
-            )
+            lines = await describe_graph(sink, settings.cluster_id, inventory.keys, failed=failed)
             print("", *lines, sep="\n", file=out)
     except SinkError as exc:
         # Reading back after a successful write failed: the sink went away meanwhile.
@@ -168,7 +166,7 @@ def _print_report(
     source = inventory.origin or "no input"
     unreadable = f"; {report.unreadable} input(s) unreadable" if report.unreadable else ""
     print(
-        f"backfill of {len(inventory.objects)} objects from {source} into {destination}: "
+        f"backfill of {inventory.count} objects from {source} into {destination}: "
         f"{report.written()} written, {report.total_unchanged} unchanged, "
         f"{report.total_failed} failed{unreadable} in {report.seconds:.1f} s",
         file=out,

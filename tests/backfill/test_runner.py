@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -56,7 +56,7 @@ class ScriptedSink:
 
 
 def inventory() -> Inventory:
-    return Inventory(objects=[(o, f"example:{i}") for i, o in enumerate(example_objects())])
+    return Inventory([(o, f"example:{i}") for i, o in enumerate(example_objects())])
 
 
 async def test_a_refused_subgraph_is_listed_and_the_rest_are_written(renderer: Renderer) -> None:
@@ -144,3 +144,29 @@ async def test_a_broken_glaciation_template_stops_the_run_and_its_writers(
         await backfill(inventory(), renderer, sink, concurrency=2)
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert not tasks  # no writer left behind
+
+
+async def test_input_is_read_while_writing_not_before(renderer: Renderer) -> None:
+    sink = ScriptedSink()
+    puts_seen_by_reader: list[int] = []
+
+    def items() -> Iterator[tuple[dict[str, Any], str]]:
+        for i, obj in enumerate(example_objects()):
+            puts_seen_by_reader.append(sink.puts)
+            yield obj, f"example:{i}"
+
+    source = Inventory(items())
+    stream = io.StringIO()
+    report = await backfill(source, renderer, sink, concurrency=1, progress=PlainProgress(stream))
+    assert report.exit_code == EXIT_OK and source.complete and source.count == 12
+    assert puts_seen_by_reader[0] == 0 and puts_seen_by_reader[-1] > 0
+    # The total was not known until the input was read; the last line has it.
+    assert stream.getvalue().splitlines()[-1].startswith("backfill: 26/26 subgraphs (100%)")
+
+
+def test_plain_progress_without_a_total_says_it_is_still_reading() -> None:
+    stream = io.StringIO()
+    progress = PlainProgress(stream, interval=0, clock=lambda: 1.0)
+    progress.start(None)
+    progress.advance(3, Report())
+    assert stream.getvalue().startswith("backfill: 3 subgraphs (reading input): written 0")
