@@ -1,4 +1,10 @@
-"""`kg-exporter run`: the daemon until SIGTERM/SIGINT; exit 0 after a clean drain."""
+"""`kg-exporter run`: the daemon until SIGTERM/SIGINT; exit 0 after a clean drain.
+
+The HTTP server runs for the whole life of the process. With leader election on
+(``leader.enabled``), the replica stands by — alive, ready, exporting ``kg_exporter_leader 0`` —
+until it holds the lease, then runs the daemon; it releases the lease after draining on SIGTERM,
+and exits 1 if it loses the lease (Kubernetes restarts it as a fresh standby).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from kg_exporter.leader import run_while_leading
+from kg_exporter.leader.kube import elector_for
 from kg_exporter.runtime import Daemon, configure_logging
 from kg_exporter.settings import Settings
 from kg_exporter.sink import open_sink
@@ -34,13 +42,32 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
-    # Every watch holds a connection; lists and the odd retry need a few more.
+    # Every watch holds a connection; lists, the lease and the odd retry need a few more.
     api = await open_api_client(kubeconfig, pool_size=len(targets_for(settings)) + 16)
     try:
         sink = open_sink(settings.sink)
         try:
-            daemon = Daemon(settings, api=api, sink=sink, registry=CollectorRegistry())
-            return await daemon.run(stop)
+            registry = CollectorRegistry()
+            daemon = Daemon(settings, api=api, sink=sink, registry=registry, serve=False)
+            health = daemon.health
+
+            def leading(now: bool) -> None:
+                health.standby = not now
+
+            elector = elector_for(
+                settings.leader,
+                api,
+                registry,
+                on_started_leading=lambda: leading(True),
+                on_stopped_leading=lambda: leading(False),
+            )
+            health.standby = elector is not None
+            url = await daemon.server.start()
+            log.info("serving /metrics, /healthz and /readyz on %s", url)
+            try:
+                return await run_while_leading(elector, stop, lambda: daemon.run(stop))
+            finally:
+                await daemon.server.stop()
         finally:
             await sink.aclose()
     finally:

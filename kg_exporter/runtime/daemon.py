@@ -1,5 +1,8 @@
 """The daemon: watches → state → work queue → render → sink, plus health, metrics and shutdown.
 
+With ``serve=False`` the caller serves :attr:`Daemon.server` itself (for as long as it likes: a
+standby under leader election serves it before :meth:`Daemon.run` starts).
+
 :meth:`Daemon.run` runs until ``stop`` is set (SIGTERM), then stops the watches, drains the queue
 within ``daemon.drain_deadline_seconds`` and returns the exit code: 0, or 1 when a watch loop died
 of an unexpected error (a bug: the daemon would otherwise silently miss changes).
@@ -50,8 +53,10 @@ class Daemon:
         clock: Clock | None = None,
         rng: Callable[[], float] = random.random,
         renderer: Renderer | None = None,
+        serve: bool = True,
     ) -> None:
         self.settings = settings
+        self._serve = serve
         options = settings.daemon
         clock = clock if clock is not None else SystemClock()
         self.clock = clock
@@ -159,12 +164,10 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> int:
         """Work until ``stop`` is set; the exit code."""
-        url = await self.server.start()
-        log.info(
-            "serving /metrics, /healthz and /readyz on %s; watching %s",
-            url,
-            ", ".join(str(t) for t in self.targets),
-        )
+        if self._serve:
+            url = await self.server.start()
+            log.info("serving /metrics, /healthz and /readyz on %s", url)
+        log.info("watching %s", ", ".join(str(t) for t in self.targets))
         self.workers.start()
         watches = {asyncio.create_task(w.run(), name=f"watch {w.target}") for w in self.watchers}
         helpers = [asyncio.create_task(self._after_sync()), asyncio.create_task(self._probe())]
@@ -181,7 +184,8 @@ class Daemon:
             task.cancel()
         await asyncio.gather(*watches, *helpers, stopping, return_exceptions=True)
         await self._drain()
-        await self.server.stop()
+        if self._serve:
+            await self.server.stop()
         log.info("stopped")
         return code
 

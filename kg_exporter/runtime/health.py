@@ -9,6 +9,8 @@
   one probe interval (plus the sink client's own retries) after the sink goes down, and 200 again
   on the first request that succeeds after it is back — at which point the keys backing off are
   retried at once instead of waiting out their backoff.
+- A **standby** replica (leader election on, another replica leads) is alive and ready — ready to
+  take over — so a rollout of several replicas is not held up by the standbys.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class Health:
         self.sink_error = ""
         self.last_sink_contact = monotonic()
         self.dead: list[str] = []
+        #: A replica waiting for the lease (leader election): it watches and writes nothing, and
+        #: is ready — to take over — so rollouts of several replicas can proceed.
+        self.standby = False
         self._on_change: list[Callable[[bool], None]] = []
 
     def on_sink_change(self, callback: Callable[[bool], None]) -> None:
@@ -60,6 +65,8 @@ class Health:
 
     def reasons(self) -> list[str]:
         """Why the daemon is not ready; empty when it is."""
+        if self.standby:
+            return []
         reasons = []
         if not self.synced:
             reasons.append("initial listing not finished")

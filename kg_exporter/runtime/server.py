@@ -37,7 +37,7 @@ def create_app(health: Health, registry: CollectorRegistry) -> web.Application:
     async def readyz(request: web.Request) -> web.Response:
         reasons = health.reasons()
         if not reasons:
-            return _json({"ready": True}, 200)
+            return _json({"ready": True, "standby": health.standby}, 200)
         return _json({"ready": False, "reasons": reasons}, 503)
 
     app = web.Application()
