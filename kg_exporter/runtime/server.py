@@ -8,6 +8,7 @@ import socket
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from kg_exporter.errors import SettingsError
 from kg_exporter.runtime.health import Health
 
 
@@ -57,9 +58,15 @@ class HealthServer:
         self.url = ""
 
     async def start(self) -> str:
+        """Listen and serve; the base URL. :class:`SettingsError` when the address is unusable."""
         host, port = parse_listen(self._listen)
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.create_server((host, port), family=family)
+        try:
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+            sock = socket.create_server((host, port), family=family)
+        except OSError as exc:
+            raise SettingsError(
+                f"setting 'daemon.listen': cannot listen on {self._listen}: {exc}"
+            ) from exc
         self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
