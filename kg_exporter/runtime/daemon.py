@@ -170,7 +170,12 @@ class Daemon:
         log.info("watching %s", ", ".join(str(t) for t in self.targets))
         self.workers.start()
         watches = {asyncio.create_task(w.run(), name=f"watch {w.target}") for w in self.watchers}
-        helpers = [asyncio.create_task(self._after_sync()), asyncio.create_task(self._probe())]
+        helpers = [
+            asyncio.create_task(self._after_sync(), name="reconcile"),
+            asyncio.create_task(self._probe(), name="sink probe"),
+        ]
+        for helper in helpers:
+            helper.add_done_callback(_report_crash)
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({*watches, stopping}, return_when=asyncio.FIRST_COMPLETED)
         code = 0
@@ -210,3 +215,8 @@ class Daemon:
         else:
             log.info("drained: every queued key is written")
             await self.workers.wait()
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s died: %r", task.get_name(), task.exception(), exc_info=task.exception())

@@ -19,9 +19,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from kg_exporter.errors import SinkError
+from kg_exporter.errors import SinkError, SinkRejected
 
 log = logging.getLogger("kg_exporter.runtime")
+
+#: Refusals that make the sink unusable for every request (credentials), not just this one.
+UNUSABLE = frozenset({401, 403})
 
 
 class Health:
@@ -62,6 +65,14 @@ class Health:
             )
             for callback in self._on_change:
                 callback(False)
+
+    def sink_raised(self, exc: SinkError) -> None:
+        """A sink request failed: the sink is failing unless it answered with a refusal of this
+        request alone (a 4xx other than 401/403: the sink works, the document or id did not)."""
+        if isinstance(exc, SinkRejected) and exc.status not in UNUSABLE:
+            self.sink_succeeded()
+        else:
+            self.sink_failed(str(exc))
 
     def reasons(self) -> list[str]:
         """Why the daemon is not ready; empty when it is."""
@@ -104,7 +115,7 @@ async def probe_sink(
             try:
                 await probe()
             except SinkError as exc:
-                health.sink_failed(str(exc))
+                health.sink_raised(exc)
             else:
                 health.sink_succeeded()
             await sleep(interval if health.sink_ok is not False else min(interval, 2.0))

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from kg_exporter.errors import SinkError, SinkUnavailable
+from kg_exporter.errors import SinkError
 from kg_exporter.identity import (
     SubgraphKind,
     encode_segment,
@@ -114,8 +114,7 @@ async def _list(
         try:
             ids = await sink.list(prefix)
         except SinkError as exc:
-            if isinstance(exc, SinkUnavailable):
-                health.sink_failed(str(exc))
+            health.sink_raised(exc)
             failures += 1
             delay = backoff.delay(failures)
             log.warning(

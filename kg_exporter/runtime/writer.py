@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from kg_exporter.errors import SinkRejected, SinkUnavailable
+from kg_exporter.errors import SinkError, SinkRejected
 from kg_exporter.identity import ObjectKey, SubgraphKind, workload_subgraph_id
 from kg_exporter.kinds import NODE_KIND
 from kg_exporter.metrics import DaemonMetrics
@@ -128,8 +128,8 @@ class Writer:
     async def _get(self, subgraph_id: str) -> dict[str, object] | None:
         try:
             document = await self._sink.get(subgraph_id)
-        except SinkUnavailable as exc:
-            self._health.sink_failed(str(exc))
+        except SinkError as exc:
+            self._health.sink_raised(exc)
             raise
         self._health.sink_succeeded()
         return document
@@ -145,13 +145,10 @@ class Writer:
         started = self._monotonic()
         try:
             outcome = await self._sink.put(subgraph.id, subgraph.document)
-        except SinkUnavailable as exc:
-            self._metrics.writes.labels(kind, "unavailable").inc()
-            self._health.sink_failed(str(exc))
-            raise
-        except SinkRejected:
-            self._metrics.writes.labels(kind, "rejected").inc()
-            self._health.sink_succeeded()  # it answered
+        except SinkError as exc:
+            label = "rejected" if isinstance(exc, SinkRejected) else "unavailable"
+            self._metrics.writes.labels(kind, label).inc()
+            self._health.sink_raised(exc)
             raise
         self._metrics.write_seconds.labels(kind).observe(self._monotonic() - started)
         self._metrics.writes.labels(kind, outcome.value).inc()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kg_exporter.errors import SinkError, SinkRejected, SinkUnavailable
 from kg_exporter.runtime.health import Health
 
 
@@ -56,3 +57,20 @@ def test_sink_changes_are_reported_once_per_change() -> None:
     health.sink_succeeded()
     assert seen == [False, True]
     assert health.idle_seconds() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("error", "ready"),
+    [
+        (SinkUnavailable("PUT x failed after 6 attempts: 503"), False),
+        (SinkRejected(401, "bad token"), False),
+        (SinkRejected(403, "forbidden"), False),
+        (SinkRejected(400, "zero triples"), True),  # this document, not the sink
+        (SinkRejected(413, "too large"), True),
+    ],
+)
+def test_which_sink_errors_make_it_not_ready(error: SinkError, ready: bool) -> None:
+    health = Health(Ticks())
+    health.synced = True
+    health.sink_raised(error)
+    assert health.ready is ready
