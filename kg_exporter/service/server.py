@@ -7,7 +7,6 @@ import contextlib
 import logging
 import signal
 import socket
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,9 +59,6 @@ async def _serve(
     announce: Callable[[str], None],
 ) -> None:
     token = TokenFile(token_file) if token_file is not None else None
-    # The writer thread gets the GIL back after each RocksDB write; with the default 5 ms switch
-    # interval it can wait that long behind a busy event loop for every write.
-    sys.setswitchinterval(0.0005)
     store = SubgraphStore.open(store_path)
     app = create_app(
         store, token=token, registry=CollectorRegistry(), max_body_bytes=max_body_bytes

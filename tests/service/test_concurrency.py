@@ -58,3 +58,26 @@ def test_racing_threads_on_one_store_leave_exactly_one_body(tmp_path: Path) -> N
     stored = Compactor(context()).document(store.get("t:x") or [])
     matches = [same_graph(stored, Compactor(context()).document(body)) for body in bodies]
     assert matches.count(True) == 1
+
+
+async def test_racing_writers_through_a_threaded_writer_leave_exactly_one_body(
+    tmp_path: Path,
+) -> None:
+    """With ``write_executor`` a pool of threads, the per-id lock is what keeps bodies apart."""
+    from aiohttp.test_utils import TestServer
+    from prometheus_client import CollectorRegistry
+
+    from kg_exporter.service import create_app
+
+    store = SubgraphStore.open(str(tmp_path / "store"), remembered=0)
+    with ThreadPoolExecutor(max_workers=4) as writers:
+        app = create_app(store, registry=CollectorRegistry(), write_executor=writers)
+        server = TestServer(app, host="127.0.0.1", port=0)
+        await server.start_server()
+        sink = open_sink(sink_settings("subgraph", f"http://127.0.0.1:{server.port}"))
+        bodies = [workload_document("alpha"), workload_document("beta", phase="Pending")]
+        await asyncio.gather(*(sink.put("t:race", bodies[index % 2]) for index in range(200)))
+        stored = await sink.get("t:race")
+        await sink.aclose()
+        await server.close()
+    assert [same_graph(stored, body) for body in bodies].count(True) == 1
