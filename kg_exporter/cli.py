@@ -51,6 +51,12 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     return backfill_command(options, _settings(args))
 
 
+def _cmd_metadata_service(args: argparse.Namespace) -> int:
+    from kg_exporter.service.command import run
+
+    return run(args)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from kg_exporter.validate import validate_files
 
@@ -172,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(backfill)
     backfill.set_defaults(handler=_cmd_backfill)
+
+    from kg_exporter.service.command import add_arguments as add_service_arguments
+
+    service = commands.add_parser(
+        "metadata-service",
+        help="serve the reference Metadata Service (/subgraph API on an embedded Oxigraph store)",
+        description="Serve /subgraph, /sparql, /metrics and /healthz from the on-disk store DIR; "
+        "prints 'listening on http://HOST:PORT' when ready; SIGTERM exits 0.",
+    )
+    add_service_arguments(service)
+    service.set_defaults(handler=_cmd_metadata_service)
 
     return parser
 

@@ -95,6 +95,12 @@ class SinkSettings(_Frozen):
     ca_bundle: Path | None = Field(
         None, description="PEM file of CAs to trust for https sink URLs (default: system CAs)."
     )
+    query_url: AnyHttpUrl | None = Field(
+        None,
+        description="graph-store only: the SPARQL query endpoint used to list subgraphs; default: "
+        "the store URL with its last path segment replaced by `query` (Oxigraph /store → /query, "
+        "Fuseki /ds/data → /ds/query; GraphDB needs it set).",
+    )
     timeout_seconds: float = Field(
         10.0, gt=0, description="Seconds to wait for one request before it counts as failed."
     )
