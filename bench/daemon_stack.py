@@ -137,7 +137,7 @@ class Stack:
         self.workdir = Path(self._tmp.name)
         # Bookmarks off: FakeKube's watch pump spins without sending once a bookmark falls due
         # while events are queued (see tests/daemon/conftest.py), which a burst always hits.
-        self.fake = FakeKube(history_limit=1_000_000, validate=False, bookmark_interval=3600.0)
+        self.fake = FakeKube(history_limit=1_000_000, validate=False, bookmark_interval=1.0)
         self.service: Proc | None = None
         self.daemon: Proc | None = None
         self.daemon_url = ""

@@ -8,13 +8,12 @@ import pytest
 
 from tests.fakekube import FakeKube
 
-#: Seconds between BOOKMARKs. Effectively off: FakeKube's watch pump spins without sending
-#: anything once a bookmark falls due while events are still queued (a burst), which would hang
-#: these tests at random. Bookmarks have their own low-traffic test in test_watch.py.
-NO_BOOKMARKS = 3600.0
+#: Seconds between BOOKMARKs: often, so that bookmarks interleave with bursts of events in every
+#: stage and end-to-end test, as they do against a busy API server.
+BOOKMARK_INTERVAL = 0.5
 
 
 @pytest.fixture
 def fake_kube() -> Iterator[FakeKube]:
-    with FakeKube(bookmark_interval=NO_BOOKMARKS) as fake:
+    with FakeKube(bookmark_interval=BOOKMARK_INTERVAL) as fake:
         yield fake

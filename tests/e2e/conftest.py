@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.daemon.conftest import NO_BOOKMARKS
+from tests.daemon.conftest import BOOKMARK_INTERVAL
 from tests.e2e.stack import Daemon, MetadataService
 from tests.fakekube import FakeKube
 
@@ -19,8 +19,7 @@ FAKE_TOKEN = "fake-token"
 
 @pytest.fixture
 def fake_kube() -> Iterator[FakeKube]:
-    # Bookmarks effectively off: see NO_BOOKMARKS in tests/daemon/conftest.py.
-    with FakeKube(bookmark_interval=NO_BOOKMARKS) as fake:
+    with FakeKube(bookmark_interval=BOOKMARK_INTERVAL) as fake:
         yield fake
 
 

@@ -167,12 +167,17 @@ class WatchStream:
                 await self._send(resp, "BOOKMARK", bookmark(res, rv))
                 next_bookmark = now + interval
                 continue
-            wake = [t for t in (deadline, next_bookmark) if t is not None]
-            wait = min([*wake, now + self._settings.liveness_check]) - now
-            try:
-                item = await asyncio.wait_for(sub.queue.get(), max(wait, 0))
-            except TimeoutError:
-                continue
+            if not sub.queue.empty():
+                # Take what is queued without waiting: wait_for(get(), 0) would time out before
+                # the getter ever runs, and a due bookmark would then stall the stream for good.
+                item = sub.queue.get_nowait()
+            else:
+                wake = [t for t in (deadline, next_bookmark) if t is not None]
+                wait = min([*wake, now + self._settings.liveness_check]) - now
+                try:
+                    item = await asyncio.wait_for(sub.queue.get(), max(wait, 0.001))
+                except TimeoutError:
+                    continue
             if isinstance(item, StreamEnd):
                 if item.abrupt and request.transport is not None:
                     # A reset mid-stream: the client sees a broken chunked body, not an EOF.
