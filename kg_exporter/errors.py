@@ -8,12 +8,19 @@ one type. Each boundary has its own branch, and wraps what it caught with ``rais
     ├── ManifestError            a manifest file cannot be read or parsed (names the file and line)
     ├── RenderError              a template is missing, broken, or produced something that is not JSON-LD
     ├── ValidationFailed         a rendered document does not conform to the SHACL shapes
+    │   ├── RemoteDocumentRefused    it names a remote @context (validate/loader.py)
+    │   └── DocumentRejected         it is not readable offline as RDF (validate/graph.py)
     ├── TelemetryParseError      a telemetry subgraph lacks what a reader needs (library read side)
     ├── SinkError                the Metadata Service (or another sink) could not take or give a subgraph
     │   ├── SinkUnavailable      connection error, timeout, 5xx, 408, 429: retried, then raised
     │   └── SinkRejected         any other 4xx: not retried; carries the server's message
     ├── PrometheusError          Prometheus unreachable or answering an error (library read side)
-    └── WatchError               the Kubernetes API cannot be listed or watched
+    ├── WatchError               the Kubernetes API cannot be listed or watched
+    │   └── ApiStatusError       the API answered a Status error (watch/stream.py)
+    │       └── Expired          410 Gone: the caller relists
+    ├── LeaseConflict            someone else wrote the Lease first (leader/record.py)
+    ├── LeaseApiError            the Lease cannot be read or written (leader/record.py)
+    └── LeadershipLost           the lease was lost while leading (leader/elector.py)
 """
 
 from __future__ import annotations
