@@ -1,0 +1,122 @@
+"""A fault-injecting HTTP proxy in front of the reference Metadata Service (aiohttp, in a thread of
+the test process). :attr:`FaultProxy.policy` decides, per request, what the daemon gets: the real
+answer, a 503, a 400, a 200 with garbage, an answer 2 s late, or no answer at all."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from tests.support.processes import free_port
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+
+
+#: What to do with one request: None forwards it; else one of the FAULTS.
+Policy = Callable[[Seen], str | None]
+FAULTS = ("503", "400", "garbage", "slow", "hang")
+SLOW_SECONDS = 2.0
+
+
+def forward_all(_: Seen) -> str | None:
+    return None
+
+
+class FaultProxy:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.policy: Policy = forward_all
+        self.faults: Counter[str] = Counter()
+        self.forwarded: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._release: asyncio.Event | None = None
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def count(self, fault: str) -> int:
+        with self._lock:
+            return self.faults[fault]
+
+    async def _start(self) -> None:
+        self._release = asyncio.Event()
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def _stop(self) -> None:
+        assert self._release is not None
+        self._release.set()  # let hanging requests go
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        fault = self.policy(Seen(request.method, request.path))
+        with self._lock:
+            if fault is None:
+                self.forwarded[request.method] += 1
+            else:
+                self.faults[fault] += 1
+        body = await request.read()
+        if fault == "503":
+            return web.json_response({"error": "injected"}, status=503)
+        if fault == "400":
+            return web.json_response({"error": "injected: rejected for good"}, status=400)
+        if fault == "garbage":
+            return web.Response(
+                status=200, body=b"\x00<html>not json{{", content_type="application/json"
+            )
+        if fault == "hang":
+            assert self._release is not None
+            await self._release.wait()
+            return web.Response(status=503)
+        if fault == "slow":
+            await asyncio.sleep(SLOW_SECONDS)
+        assert self._session is not None
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in {"host", "content-length", "transfer-encoding", "connection"}
+        }
+        async with self._session.request(
+            request.method,
+            self.upstream + request.path_qs,
+            data=body if body else None,
+            headers=headers,
+        ) as upstream:
+            data = await upstream.read()
+            out = {
+                k: v
+                for k, v in upstream.headers.items()
+                if k.lower() in {"content-type", "etag", "location", "retry-after"}
+            }
+            return web.Response(status=upstream.status, body=data, headers=out)

@@ -1,0 +1,212 @@
+"""Faults of the Metadata Service, between ``kg-exporter run`` and the reference service: half the
+requests answered 503, 2 s per request, down for 30 s under a stream of transitions, one subgraph
+rejected with 400 forever, 200 with garbage, no answer at all. Each test ends with the store equal
+to the ground truth (see truth.py)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from tests.e2e.stack import MetadataService
+from tests.fakekube import FakeKube
+from tests.reliability.conftest import SinkDaemon
+from tests.reliability.proxy import FaultProxy, Seen
+from tests.reliability.truth import Churn, dep_id, healthz, metric, settle, vm_hwm_mib
+
+#: The daemon's peak RSS must stay under this (≈105 MiB is the interpreter and its libraries).
+MEMORY_BOUND_MIB = 250.0
+
+#: How long the Metadata Service stays down in the outage test.
+OUTAGE_SECONDS = 30.0
+
+
+def test_half_the_requests_answered_503(
+    fake_kube: FakeKube,
+    metadata_service: MetadataService,
+    proxy: FaultProxy,
+    launch: Callable[..., SinkDaemon],
+    figures: dict[str, object],
+) -> None:
+    ms = metadata_service
+    churn = Churn(fake_kube, deployments=60, jobs=10, seed=503)
+    churn.create_all()
+    rng = random.Random(7)
+    lock = threading.Lock()
+
+    def half(_: Seen) -> str | None:
+        with lock:
+            return "503" if rng.random() < 0.5 else None
+
+    proxy.policy = half
+    daemon = launch(proxy.url)
+    settle(ms, fake_kube, churn, within=60)
+    churn.run(300, over=6.0)
+    settle(ms, fake_kube, churn, within=60)
+    assert daemon.alive and healthz(daemon.url) == 200
+    hwm = vm_hwm_mib(daemon.pid)
+    assert hwm < MEMORY_BOUND_MIB
+    figures.update(
+        transitions=churn.transitions,
+        faults_503=proxy.count("503"),
+        forwarded=sum(proxy.forwarded.values()),
+        vm_hwm_mib=hwm,
+    )
+
+
+def test_two_seconds_per_request(
+    fake_kube: FakeKube,
+    metadata_service: MetadataService,
+    proxy: FaultProxy,
+    launch: Callable[..., SinkDaemon],
+    figures: dict[str, object],
+) -> None:
+    """Every request takes 2 s: writes pile up as keys (each once), not as events."""
+    ms = metadata_service
+    churn = Churn(fake_kube, deployments=20, seed=2)
+    churn.create_all()
+    daemon = launch(proxy.url, sink={"timeout_seconds": 5.0})
+    settle(ms, fake_kube, churn, within=30)
+    proxy.policy = lambda _: "slow"
+    churn.run(400, over=4.0)  # 20 keys churned 400 times at 100/s: far faster than 8 workers / 2 s
+    took = settle(ms, fake_kube, churn, within=40, poll=1.0)
+    assert daemon.alive and healthz(daemon.url) == 200
+    hwm = vm_hwm_mib(daemon.pid)
+    assert hwm < MEMORY_BOUND_MIB
+    figures.update(
+        transitions=churn.transitions,
+        slow_requests=proxy.count("slow"),
+        settled_after_s=round(took, 1),
+        vm_hwm_mib=hwm,
+    )
+
+
+def test_metadata_service_down_30_s_during_1000_transitions(
+    fake_kube: FakeKube,
+    metadata_service: MetadataService,
+    launch: Callable[..., SinkDaemon],
+    figures: dict[str, object],
+) -> None:
+    ms = metadata_service
+    churn = Churn(fake_kube, deployments=200, jobs=20, seed=30)
+    churn.create_all()
+    daemon = launch(ms.url)
+    settle(ms, fake_kube, churn, within=60)
+    before = vm_hwm_mib(daemon.pid)
+    assert ms.stop() == 0
+    down_at = time.monotonic()
+    churn.run(1000, over=OUTAGE_SECONDS - 2)
+    while time.monotonic() < down_at + OUTAGE_SECONDS:
+        time.sleep(0.1)
+    assert daemon.alive, "the daemon died while the Metadata Service was down"
+    assert healthz(daemon.url) == 200
+    during = vm_hwm_mib(daemon.pid)
+    ms.start()
+    up_at = time.monotonic()
+    recovery = settle(ms, fake_kube, churn, within=60, poll=0.25)
+    hwm = vm_hwm_mib(daemon.pid)
+    assert hwm < MEMORY_BOUND_MIB
+    log = daemon.log_text()
+    assert "Traceback" not in log
+    figures.update(
+        transitions=churn.transitions,
+        outage_s=OUTAGE_SECONDS,
+        recovery_s=round(time.monotonic() - up_at, 1),
+        settle_poll_s=round(recovery, 1),
+        vm_hwm_before_mib=before,
+        vm_hwm_outage_mib=during,
+        vm_hwm_mib=hwm,
+        retries=int(metric(daemon.url, "kg_exporter_queue_retries_total")),
+    )
+
+
+def test_one_subgraph_rejected_with_400_forever(
+    fake_kube: FakeKube,
+    metadata_service: MetadataService,
+    proxy: FaultProxy,
+    launch: Callable[..., SinkDaemon],
+    figures: dict[str, object],
+) -> None:
+    ms = metadata_service
+    churn = Churn(fake_kube, deployments=40, seed=400)
+    victim = "d0003"
+    proxy.policy = lambda seen: "400" if seen.method == "PUT" and victim in seen.path else None
+    churn.create_all()
+    daemon = launch(proxy.url)
+    ignore = frozenset({dep_id(victim)})
+    settle(ms, fake_kube, churn, within=30, ignore=ignore)
+    changes = 1
+    for _ in range(5):  # the victim stops and starts again, among other changes
+        for replicas in (0, 1):
+            fake_kube.scale("Deployment", "default", victim, replicas)
+            fake_kube.patch_status("Deployment", "default", victim, {"availableReplicas": replicas})
+            changes += 1
+            churn.run(10)
+            time.sleep(0.2)
+    settle(ms, fake_kube, churn, within=30, ignore=ignore)
+    time.sleep(1.0)
+    assert ms.document(dep_id(victim)) is None
+    rejected = metric(daemon.url, "kg_exporter_writes_total", outcome="rejected")
+    lines = [
+        line for line in daemon.log_text().splitlines() if "not writing" in line and victim in line
+    ]
+    assert rejected >= 1
+    # Logged once per change of the victim (a rejected key is dropped, not retried).
+    assert 1 <= len(lines) <= changes, lines
+    assert healthz(daemon.url) == 200
+    figures.update(
+        transitions=churn.transitions + changes,
+        rejected_puts=proxy.count("400"),
+        rejected_metric=int(rejected),
+        rejection_log_lines=len(lines),
+        victim_changes=changes,
+    )
+
+
+def test_no_answer_at_all_then_garbage(
+    fake_kube: FakeKube,
+    metadata_service: MetadataService,
+    proxy: FaultProxy,
+    launch: Callable[..., SinkDaemon],
+    figures: dict[str, object],
+) -> None:
+    """Every request hangs (the sink's timeout must fire and the key be retried), then every read answers
+    200 with a body that is not JSON (a restart's reconciliation reads); the daemon stays live."""
+    ms = metadata_service
+    churn = Churn(fake_kube, deployments=30, jobs=5, seed=6)
+    churn.create_all()
+    daemon = launch(proxy.url, sink={"timeout_seconds": 1.0})
+    settle(ms, fake_kube, churn, within=30)
+
+    proxy.policy = lambda _: "hang"
+    churn.run(100, over=2.0)
+    live = []
+    for _ in range(30):
+        live.append(healthz(daemon.url))
+        time.sleep(0.2)
+    assert set(live) == {200}, "/healthz while the sink hangs"
+    assert daemon.readyz() == 503, "/readyz says the sink is failing"
+    proxy.policy = lambda _: None
+    hang_recovery = settle(ms, fake_kube, churn, within=30, poll=0.25)
+    log = daemon.log_text()
+    assert "will retry" in log and "Timeout" in log, "the sink's timeout fired and was retried"
+
+    # A restart whose reads get garbage: reconciliation must retry, not crash or lose anything.
+    assert daemon.stop() == 0
+    proxy.policy = lambda seen: "garbage" if seen.method == "GET" else None
+    churn.run(100)
+    second = launch(proxy.url, sink={"timeout_seconds": 1.0}, ready=False)
+    time.sleep(4.0)
+    assert second.alive and healthz(second.url) == 200
+    proxy.policy = lambda _: None
+    garbage_recovery = settle(ms, fake_kube, churn, within=30, poll=0.25)
+    assert healthz(second.url) == 200
+    figures.update(
+        transitions=churn.transitions,
+        hung_requests=proxy.count("hang"),
+        garbage_answers=proxy.count("garbage"),
+        recovery_after_hang_s=round(hang_recovery, 1),
+        recovery_after_garbage_s=round(garbage_recovery, 1),
+    )

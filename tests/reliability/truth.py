@@ -1,0 +1,196 @@
+"""Ground truth and a seeded stream of lifecycle changes.
+
+A :class:`Churn` owns a population of Deployments and Jobs in FakeKube, all started (and written)
+first, then drives random starts, stops, deletions and Job completions through FakeKube. Since
+every workload was running once, the fake API's final state alone says what the Metadata Service
+must hold: a Deployment with an available replica is running, any other (scaled to 0 or deleted)
+is stopped; a Job is running until it completes, then stopped with its outcome. :func:`compare`
+checks every stored workload subgraph against that, exactly: no extra, none missing, none stale.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.daemon.objects import JOB_STARTED, deployment, job, job_finished
+from tests.e2e.stack import MetadataService
+from tests.fakekube import FakeKube
+
+PREFIX = "cluster1:workload:"
+
+
+def dep_id(name: str) -> str:
+    return f"{PREFIX}deployment:default:{name}"
+
+
+def job_id(name: str) -> str:
+    return f"{PREFIX}job:default:{name}"
+
+
+class Churn:
+    def __init__(self, fake: FakeKube, *, deployments: int, jobs: int = 0, seed: int = 1) -> None:
+        self.fake = fake
+        self.rng = random.Random(seed)
+        self.deployments = [f"d{i:04d}" for i in range(deployments)]
+        self.jobs = [f"j{i:04d}" for i in range(jobs)]
+        self.live = set(self.deployments)
+        self.running = set(self.deployments)
+        self.open_jobs = set(self.jobs)
+        self.transitions = 0
+
+    def create_all(self) -> None:
+        for name in self.deployments:
+            self.fake.create(deployment(name))
+            self.fake.patch_status("Deployment", "default", name, {"availableReplicas": 1})
+        for name in self.jobs:
+            self.fake.create(job(name))
+            self.fake.patch_status("Job", "default", name, JOB_STARTED)
+
+    def step(self) -> None:
+        """One lifecycle transition, chosen at random."""
+        roll = self.rng.random()
+        if self.open_jobs and roll < 0.05:
+            name = self.rng.choice(sorted(self.open_jobs))
+            outcome = self.rng.choice(["succeeded", "failed"])
+            self.fake.patch_status("Job", "default", name, job_finished(outcome))
+            self.open_jobs.discard(name)
+        elif len(self.live) > len(self.deployments) // 2 and roll < 0.07:
+            name = self.rng.choice(sorted(self.live))
+            self.fake.delete("Deployment", "default", name)
+            self.live.discard(name)
+            self.running.discard(name)
+        else:
+            name = self.rng.choice(sorted(self.live))
+            if name in self.running:
+                self.fake.scale("Deployment", "default", name, 0)
+                self.fake.patch_status("Deployment", "default", name, {"availableReplicas": 0})
+                self.running.discard(name)
+            else:
+                self.fake.scale("Deployment", "default", name, 1)
+                self.fake.patch_status("Deployment", "default", name, {"availableReplicas": 1})
+                self.running.add(name)
+        self.transitions += 1
+
+    def run(self, count: int, *, over: float = 0.0) -> None:
+        """``count`` transitions, spread evenly over ``over`` seconds."""
+        start = time.monotonic()
+        for i in range(count):
+            self.step()
+            if over:
+                lag = start + over * (i + 1) / count - time.monotonic()
+                if lag > 0:
+                    time.sleep(lag)
+
+
+def ground_truth(fake: FakeKube, churn: Churn) -> dict[str, tuple[str, str | None]]:
+    """Subgraph id → (phase, outcome) implied by the fake API's final state alone."""
+    expected: dict[str, tuple[str, str | None]] = {}
+    present = {o["metadata"]["name"]: o for o in fake.list_objects("Deployment", "default")}
+    for name in churn.deployments:
+        obj = present.get(name)
+        available = (obj or {}).get("status", {}).get("availableReplicas") or 0
+        expected[dep_id(name)] = ("running" if available >= 1 else "stopped", None)
+    jobs = {o["metadata"]["name"]: o for o in fake.list_objects("Job", "default")}
+    for name in churn.jobs:
+        conditions = (jobs.get(name) or {}).get("status", {}).get("conditions") or []
+        done = {c["type"] for c in conditions if c.get("status") == "True"}
+        if "Complete" in done:
+            expected[job_id(name)] = ("stopped", "succeeded")
+        elif "Failed" in done or name not in jobs:
+            expected[job_id(name)] = ("stopped", "failed" if "Failed" in done else None)
+        else:
+            expected[job_id(name)] = ("running", None)
+    return expected
+
+
+def stored(ms: MetadataService, token: str | None = None) -> dict[str, tuple[str, str | None]]:
+    """Every stored workload subgraph → (phase, outcome), read back over HTTP."""
+    out: dict[str, tuple[str, str | None]] = {}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=ms.url, timeout=10, headers=headers) as client:
+        ids = client.get("/subgraph", params={"prefix": PREFIX}).json()
+        for sid in ids:
+            document = client.get(f"/subgraph/{sid}").json()
+            for node in document.get("@graph", []):
+                if "kgx:phase" in node:
+                    outcome = node.get("kgx:outcome")
+                    if isinstance(outcome, dict):
+                        outcome = outcome.get("@value")
+                    phase = node["kgx:phase"]
+                    phase = phase.get("@value", phase) if isinstance(phase, dict) else phase
+                    out[sid] = (str(phase), outcome)
+    return out
+
+
+def compare(
+    ms: MetadataService,
+    fake: FakeKube,
+    churn: Churn,
+    ignore: frozenset[str] = frozenset(),
+    token: str | None = None,
+) -> list[str]:
+    """The differences between the store and the ground truth (empty when exact)."""
+    want = ground_truth(fake, churn)
+    have = stored(ms, token)
+    diffs = []
+    for sid in sorted((set(want) | set(have)) - ignore):
+        if want.get(sid) != have.get(sid):
+            diffs.append(f"{sid}: stored {have.get(sid)}, truth {want.get(sid)}")
+    return diffs
+
+
+def settle(
+    ms: MetadataService,
+    fake: FakeKube,
+    churn: Churn,
+    *,
+    within: float,
+    poll: float = 0.5,
+    ignore: frozenset[str] = frozenset(),
+    token: str | None = None,
+) -> float:
+    """Wait until the store equals the ground truth; the seconds it took. Fails with the diff."""
+    start = time.monotonic()
+    diffs: list[str] = ["not checked"]
+    while time.monotonic() - start < within:
+        try:
+            diffs = compare(ms, fake, churn, ignore, token)
+        except httpx.HTTPError as exc:
+            diffs = [repr(exc)]
+        if not diffs:
+            return time.monotonic() - start
+        time.sleep(poll)
+    raise AssertionError(
+        f"not exact after {within} s: {len(diffs)} differences, e.g.\n" + "\n".join(diffs[:20])
+    )
+
+
+def vm_hwm_mib(pid: int) -> float:
+    """Peak resident set of a process (VmHWM), MiB."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+    assert match, text
+    return round(int(match.group(1)) / 1024, 1)
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` on a Prometheus /metrics page matching ``labels``."""
+    total = 0.0
+    for line in httpx.get(url + "/metrics", timeout=5).text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def healthz(url: str) -> int:
+    try:
+        return httpx.get(url + "/healthz", timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
