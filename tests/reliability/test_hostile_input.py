@@ -10,6 +10,8 @@ import asyncio
 import copy
 import json
 import logging
+import time
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -18,10 +20,14 @@ from hypothesis import strategies as st
 from kg_exporter.errors import RenderError, SinkRejected
 from kg_exporter.runtime.daemon import Daemon
 from kg_exporter.watch import EventType
+from tests.daemon.conftest import BOOKMARK_INTERVAL
 from tests.daemon.fakes import MemorySink
 from tests.daemon.harness import daemon_settings
 from tests.daemon.objects import deployment, job, node, statefulset
-from tests.reliability.conftest import FIGURES
+from tests.e2e.stack import MetadataService, eventually
+from tests.fakekube import FakeKube
+from tests.reliability.conftest import FIGURES, SinkDaemon
+from tests.reliability.truth import dep_id, healthz, vm_hwm_mib
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -171,3 +177,86 @@ def test_hostile_objects_yield_valid_documents_or_logged_skips(obj: dict[str, An
         assert "@graph" in document or "@context" in document, subgraph_id
         text = json.dumps(document)  # JSON-serializable
         assert len(text) < 50_000_000
+
+
+HOSTILE_OVER_THE_WIRE: list[dict[str, Any]] = [
+    {**deployment("wrong-replicas"), "spec": {**deployment("x")["spec"], "replicas": "three"}},
+    {**deployment("string-status"), "status": {"availableReplicas": "1", "conditions": "yes"}},
+    {**deployment("no-spec"), "spec": None, "status": {"availableReplicas": 1}},
+    {**deployment("dict-containers"), "status": {"availableReplicas": 1}},
+    {
+        **deployment("huge-annotation", annotations={"a": "x" * 1_000_000}),
+        "status": {"availableReplicas": 1},
+    },
+    {
+        **deployment("nested-annotation", annotations={"deep": nested(200)}),
+        "status": {"availableReplicas": 1},
+    },
+    {
+        **deployment("many-labels", labels={f"l{i}": "v" * 63 for i in range(2000)}),
+        "status": {"availableReplicas": 1},
+    },
+    {**deployment("thousands"), "status": {"availableReplicas": 1}},
+    {**job("bad-job"), "status": {"startTime": 12, "active": [], "conditions": [None, 3]}},
+    {**statefulset("null-meta"), "status": {"readyReplicas": 1e300}},
+    {**node("weird-node"), "status": {"conditions": {"Ready": True}, "capacity": ["4"]}},
+]
+HOSTILE_OVER_THE_WIRE[3]["spec"]["template"]["spec"]["containers"] = {"main": "busybox"}
+HOSTILE_OVER_THE_WIRE[7]["spec"]["template"]["spec"]["containers"] = [
+    {"name": f"c{i}", "image": f"img:{i}"} for i in range(3000)
+]
+
+
+def put(fake: FakeKube, obj: dict[str, Any]) -> None:
+    """Create ``obj``, then set its status (an API create resets a workload's status)."""
+    fake.create(obj)
+    if obj.get("status") and obj["kind"] != "Node":
+        meta = obj["metadata"]
+        fake.patch_status(obj["kind"], meta.get("namespace"), meta["name"], obj["status"])
+
+
+def test_hostile_objects_over_the_wire_leave_the_daemon_live_and_others_written(
+    tmp_path: Path,
+    metadata_service: MetadataService,
+) -> None:
+    """The same through the real processes: FakeKube storing anything (``validate=False``),
+    ``kg-exporter run`` listing and watching it; the daemon stays live and writes the others."""
+    ms = metadata_service
+    with FakeKube(bookmark_interval=BOOKMARK_INTERVAL, validate=False) as fake:
+        fake.create(deployment("good-before"))
+        fake.patch_status("Deployment", "default", "good-before", {"availableReplicas": 1})
+        for obj in HOSTILE_OVER_THE_WIRE[:5]:  # some in the initial listing
+            put(fake, obj)
+        daemon = SinkDaemon(fake.kubeconfig_path, ms.url, tmp_path, {})
+        daemon.ready_path = "/healthz"
+        try:
+            daemon.start(timeout=60)
+            for obj in HOSTILE_OVER_THE_WIRE[5:]:  # the others as watch events
+                put(fake, obj)
+            fake.create(deployment("good-after"))
+            fake.patch_status("Deployment", "default", "good-after", {"availableReplicas": 1})
+            # Those whose status says running yield a document, whatever else is malformed; the
+            # rest (wrong-typed counts) are not running, so nothing is written for them.
+            runnable = {"good-before", "good-after", "no-spec", "dict-containers", "thousands"}
+            runnable |= {"huge-annotation", "nested-annotation", "many-labels"}
+            eventually(
+                lambda: all(ms.phase(dep_id(n)) == "running" for n in runnable),
+                within=30,
+                what="every running workload written",
+            )
+            time.sleep(1.0)
+            assert daemon.alive and healthz(daemon.url) == 200
+            assert daemon.readyz() == 200
+            log = daemon.log_text()
+            assert "Traceback" not in log, log[-5000:]
+            assert {i.rsplit(":", 1)[1] for i in ms.ids("cluster1:workload:")} == runnable
+            FIGURES.setdefault(
+                "test_hostile_objects_over_the_wire_leave_the_daemon_live_and_others_written", {}
+            ).update(
+                hostile_objects=len(HOSTILE_OVER_THE_WIRE),
+                stored_workload_subgraphs=len(ms.ids("cluster1:workload:")),
+                warnings=sum(" WARNING " in line for line in log.splitlines()),
+                vm_hwm_mib=vm_hwm_mib(daemon.pid),
+            )
+        finally:
+            daemon.stop()
