@@ -11,8 +11,8 @@ is still one JSON string. Templates therefore never write quotes around ``{{ }}`
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jinja2

@@ -15,7 +15,8 @@ from tests.render import fixtures as f
 
 
 def rendered(renderer: Renderer) -> list[Subgraph]:
-    objects = example_objects() + [
+    objects = [
+        *example_objects(),
         f.deployment(name="fixture-web", availableReplicas=1), f.deployment(name="idle"),
         f.statefulset(), f.job(active=1),
         f.job(name="done", startTime="2026-11-20T02:00:05Z",
