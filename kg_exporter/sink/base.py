@@ -15,12 +15,19 @@ from typing import Any, Protocol, runtime_checkable
 
 
 class PutOutcome(Enum):
+    """What a PUT did: made a new subgraph, or replaced the one stored under that id."""
+
     CREATED = "created"
     REPLACED = "replaced"
 
 
 @runtime_checkable
 class Sink(Protocol):
+    """Where subgraphs are stored: the /subgraph API, a SPARQL Graph Store, the GLACIATION service.
+
+    ``put`` replaces the whole subgraph (idempotent); implementations retry what is worth retrying
+    and raise ``SinkUnavailable`` or ``SinkRejected`` (see ``kg_exporter.errors``)."""
+
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
         """Store ``document`` (``{"@context": ..., "@graph": [...]}``) as the subgraph."""
         ...
