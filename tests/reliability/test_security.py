@@ -129,6 +129,6 @@ def test_writes_during_a_staggered_rotation_are_not_lost(
         churn.running.discard(name)
     time.sleep(2.0)
     replace(tokens.daemon_file, new)  # then the daemon's
-    time.sleep(8.0)
+    time.sleep(4.0)  # twice the harness's longest per-key retry delay
     diffs = compare(ms, fake_kube, churn, token=new)
     assert not diffs, diffs

@@ -6,6 +6,7 @@ to the ground truth (see truth.py)."""
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -209,4 +210,43 @@ def test_no_answer_at_all_then_garbage(
         garbage_answers=proxy.count("garbage"),
         recovery_after_hang_s=round(hang_recovery, 1),
         recovery_after_garbage_s=round(garbage_recovery, 1),
+    )
+
+
+def test_one_subgraph_unavailable_forever_is_retried_once_per_backoff_step(
+    fake_kube: FakeKube,
+    metadata_service: MetadataService,
+    proxy: FaultProxy,
+    launch: Callable[..., SinkDaemon],
+    figures: dict[str, object],
+) -> None:
+    """503 forever for one workload: retried with a growing, capped per-key backoff, one log
+    line per step, while every other workload is written as usual."""
+    ms = metadata_service
+    churn = Churn(fake_kube, deployments=40, seed=5031)
+    victim = "d0007"
+    proxy.policy = lambda seen: "503" if seen.method == "PUT" and victim in seen.path else None
+    churn.create_all()
+    daemon = launch(proxy.url)
+    ignore = frozenset({dep_id(victim)})
+    settle(ms, fake_kube, churn, within=30, ignore=ignore)
+    churn.run(200, over=6.0)
+    settle(ms, fake_kube, churn, within=30, ignore=ignore)
+    assert ms.document(dep_id(victim)) is None
+    pattern = re.compile(rf"will retry Deployment/default/{victim} in ([\d.]+) s \(failure (\d+)\)")
+    steps = [
+        (float(m.group(1)), int(m.group(2)))
+        for m in map(pattern.search, daemon.log_text().splitlines())
+        if m
+    ]
+    assert len(steps) >= 5, steps
+    # One line per backoff step: failures counted 1, 2, 3, ... with no repeat, delays capped.
+    assert [n for _, n in steps] == list(range(1, len(steps) + 1)), steps
+    assert max(d for d, _ in steps) <= 2.0  # daemon.retry_max_seconds of the harness
+    assert metric(daemon.url, "kg_exporter_queue_retries_total", reason="unavailable") >= len(steps)
+    assert healthz(daemon.url) == 200
+    figures.update(
+        transitions=churn.transitions,
+        injected_503=proxy.count("503"),
+        backoff_steps_logged=len(steps),
     )
