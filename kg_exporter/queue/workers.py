@@ -4,8 +4,11 @@ What a failed key does next is decided here and only here:
 
 - :class:`SinkUnavailable` (the sink's own retries are used up): the key is tried again after a
   per-key backoff — ``will retry <key> in 2.0 s`` — while the other keys carry on;
-- :class:`SinkRejected` or :class:`RenderError`: retrying cannot help; the key is logged, counted
-  and dropped until its object changes again;
+- :class:`SinkRejected` with 401/403: our credentials were refused, which is what a token rotation
+  looks like while the service and the daemon pick up the new secret at different moments; the key
+  is retried with the per-key backoff (the token file is re-read on every attempt), never dropped;
+- any other :class:`SinkRejected`, or :class:`RenderError`: retrying cannot help; the key is logged,
+  counted and dropped until its object changes again;
 - anything else is a bug: logged with its traceback and retried like an unavailable sink, so one
   bad key never stops the daemon.
 """
@@ -24,6 +27,9 @@ from kg_exporter.queue.workqueue import WorkQueue
 log = logging.getLogger("kg_exporter.queue")
 
 K = TypeVar("K", bound=Hashable)
+
+#: Refusals of our credentials: worth retrying, since a rotated token is re-read on each attempt.
+AUTH_REFUSED = frozenset({401, 403})
 
 
 class Workers(Generic[K]):
@@ -65,9 +71,13 @@ class Workers(Generic[K]):
                 await self._process(key)
             except SinkUnavailable as exc:
                 self._retry(key, "unavailable", f"the sink is unavailable: {exc}")
-            except (SinkRejected, RenderError) as exc:
-                self._backoff.forget(key)
-                log.error("not writing %s: %s; dropped until it changes again", key, exc)
+            except SinkRejected as exc:
+                if exc.status in AUTH_REFUSED:
+                    self._retry(key, "unauthorized", f"the sink refused our credentials: {exc}")
+                else:
+                    self._drop(key, exc)
+            except RenderError as exc:
+                self._drop(key, exc)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -77,6 +87,10 @@ class Workers(Generic[K]):
                 self._backoff.forget(key)
             finally:
                 self._queue.done(key)
+
+    def _drop(self, key: K, exc: Exception) -> None:
+        self._backoff.forget(key)
+        log.error("not writing %s: %s; dropped until it changes again", key, exc)
 
     def _retry(self, key: K, reason: str, message: str) -> None:
         delay = self._backoff.next_delay(key)

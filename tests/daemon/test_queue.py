@@ -176,3 +176,31 @@ async def test_the_other_keys_carry_on_while_one_backs_off() -> None:
     assert len(done) == 20 and queue.waiting == 1
     assert queue.shutdown() == ["down"]
     await workers.wait()
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_refused_credentials_are_retried_not_dropped(
+    caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    """A token rotation reaches the service and the daemon at different moments: a write refused
+    in that gap must be retried (the token file is re-read each attempt), never lost."""
+    queue: WorkQueue[str] = WorkQueue()
+    calls = 0
+
+    async def process(key: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise SinkRejected(status, "invalid token")
+
+    workers = Workers(queue, process, KeyBackoff(Backoff(0.01, 0.01)), count=1)
+    workers.start()
+    queue.add("k")
+    await asyncio.wait_for(queue.join(), 5)
+    queue.shutdown()
+    await workers.wait()
+    assert calls == 3
+    assert any(
+        "will retry k in" in r.getMessage() and "credentials" in r.getMessage()
+        for r in caplog.records
+    )

@@ -103,13 +103,6 @@ def test_token_rotated_while_running_no_restart_and_never_logged(
     figures.update(transitions=churn.transitions, rotations=len(rotations), logs_checked=len(logs))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a 401 from the sink is a SinkRejected like any 4xx, so a key written while the "
-    "service already holds a rotated token and the daemon's copy of the Secret is not yet updated "
-    "(they propagate to different pods at different times) is dropped until its object changes "
-    "again: those starts/stops are lost for good. 401/403 should be retried with backoff.",
-)
 def test_writes_during_a_staggered_rotation_are_not_lost(
     fake_kube: FakeKube,
     guarded_service: MetadataService,
