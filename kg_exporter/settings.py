@@ -371,7 +371,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise SettingsError(f"config file {where} is not valid YAML: {exc}") from exc
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SettingsError(f"config file {where} is not valid YAML: {problem}") from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

@@ -56,16 +56,19 @@ def _write_rdf(subgraphs: Iterable[Subgraph], out: TextIO, fmt: str) -> None:
 
 
 def render_command(paths: list[Path], settings: Settings, *, fmt: str, out: TextIO) -> int:
-    """Render every subgraph the manifests yield; 1 when some input could not be read."""
+    """Render every subgraph the manifests yield; 1 when some input could not be read or some
+    object could not be rendered (each listed on stderr)."""
     renderer = Renderer(settings)
     errors: list[ManifestError] = []
-    skipped = 0
+    failed = 0
 
     def subgraphs() -> Iterator[Subgraph]:
-        nonlocal skipped
+        nonlocal failed
         for result in render_objects(_objects(paths, errors), renderer):
-            if isinstance(result, Skipped):
-                skipped += 1
+            if isinstance(result, Skipped) and result.failed:
+                failed += 1
+                print(f"error: {result.where}: cannot render: {result.reason}", file=sys.stderr)
+            elif isinstance(result, Skipped):
                 print(f"note: {result.where}: skipped: {result.reason}", file=sys.stderr)
             else:
                 yield result
@@ -74,7 +77,10 @@ def render_command(paths: list[Path], settings: Settings, *, fmt: str, out: Text
         _write_jsonld(subgraphs(), out)
     else:
         _write_rdf(subgraphs(), out, fmt)
-    if errors:
-        print(f"{len(errors)} input error(s); the rest was rendered", file=sys.stderr)
+    if errors or failed:
+        print(
+            f"{len(errors)} input error(s), {failed} object(s) not rendered; the rest was rendered",
+            file=sys.stderr,
+        )
         return 1
     return 0

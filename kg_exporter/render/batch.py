@@ -14,10 +14,12 @@ from kg_exporter.render.renderer import Renderer, Subgraph
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """An object that yields no subgraph, and why (unknown kind, no name, ...)."""
+    """An object that yields no subgraph, and why: a kind that is not exported (a note), or an
+    object or template that could not be rendered (``failed``: an error the caller reports)."""
 
     reason: str
     where: str = ""
+    failed: bool = False
 
 
 def render_objects(
@@ -43,6 +45,6 @@ def render_objects(
             else:
                 yield Skipped(f"kind {kind!r} is not exported", where)
         except RenderError as exc:
-            yield Skipped(str(exc), where)
+            yield Skipped(str(exc), where, failed=True)
     if include_glaciation_node:
         yield from renderer.glaciation_node(nodes)
