@@ -13,7 +13,7 @@ one type. Each boundary has its own branch, and wraps what it caught with ``rais
     ├── TelemetryParseError      a telemetry subgraph lacks what a reader needs (library read side)
     ├── SinkError                the Metadata Service (or another sink) could not take or give a subgraph
     │   ├── SinkUnavailable      connection error, timeout, 5xx, 408, 429: retried, then raised
-    │   └── SinkRejected         any other 4xx: not retried; carries the server's message
+    │   └── SinkRejected         any other 4xx: raised at once; carries the server's message
     ├── PrometheusError          Prometheus unreachable or answering an error (library read side)
     ├── WatchError               the Kubernetes API cannot be listed or watched
     │   └── ApiStatusError       the API answered a Status error (watch/stream.py)
@@ -59,7 +59,8 @@ class SinkUnavailable(SinkError):
 
 
 class SinkRejected(SinkError):
-    """The sink refused the request (4xx other than 408/429); retrying will not help."""
+    """The sink refused the request (4xx other than 408/429). The sink client does not repeat the
+    request; the daemon's queue retries the key later, with a long backoff (queue/workers.py)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HTTP {status}: {message}")

@@ -53,7 +53,8 @@ class DaemonMetrics:
         )
         self.retries = Counter(
             "kg_exporter_queue_retries",
-            "Keys put back in the queue after a failed write, by reason (unavailable, error).",
+            "Keys put back in the queue after a failed write, by reason (unavailable, "
+            "unauthorized, rejected, error).",
             ["reason"],
             registry=registry,
         )

@@ -179,6 +179,14 @@ class DaemonSettings(_Frozen):
         "failure of that key, with full jitter.",
     )
     retry_max_seconds: float = Field(30.0, gt=0, description="Cap of the per-key retry delay.")
+    rejected_retry_max_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Cap of the per-key retry delay of a subgraph the sink rejected (a 4xx other "
+        "than 401/403, e.g. 400, 409, 413, 422). Such a key is retried, not dropped, so a fix on "
+        "the service's side lands without waiting for the object to change; the delay grows from "
+        "retry_initial_seconds like any retry, up to this, and each attempt logs one ERROR line.",
+    )
     watch_backoff_initial_seconds: float = Field(
         0.5,
         gt=0,

@@ -20,17 +20,24 @@ class Backoff:
     max_seconds: float
     rng: Callable[[], float] = random.random
 
-    def ceiling(self, failures: int) -> float:
-        """The longest wait after ``failures`` (>= 1) consecutive failures."""
+    def ceiling(self, failures: int, cap: float | None = None) -> float:
+        """The longest wait after ``failures`` (>= 1) consecutive failures; ``cap`` replaces
+        :attr:`max_seconds` when given."""
         exponent = min(max(failures, 1) - 1, 64)  # 2**64 * anything is past any cap
-        return float(min(self.max_seconds, self.initial_seconds * 2.0**exponent))
+        limit = self.max_seconds if cap is None else cap
+        return float(min(limit, self.initial_seconds * 2.0**exponent))
 
-    def delay(self, failures: int) -> float:
-        return self.rng() * self.ceiling(failures)
+    def delay(self, failures: int, cap: float | None = None) -> float:
+        return self.rng() * self.ceiling(failures, cap)
 
 
 class KeyBackoff(Generic[K]):
-    """Consecutive failures per key; :meth:`forget` after a success resets the key."""
+    """Consecutive failures per key; :meth:`forget` after a success resets the key.
+
+    One count per key, whatever the failures were; each retry policy passes its own ``cap`` to
+    :meth:`next_delay` (a key the sink rejects waits longer between attempts than one it could
+    not reach), so the count a log line shows goes 1, 2, 3, ... across them.
+    """
 
     def __init__(self, backoff: Backoff) -> None:
         self._backoff = backoff
@@ -39,11 +46,12 @@ class KeyBackoff(Generic[K]):
     def failures(self, key: K) -> int:
         return self._failures.get(key, 0)
 
-    def next_delay(self, key: K) -> float:
-        """Count one more failure of ``key`` and return how long to wait before retrying it."""
+    def next_delay(self, key: K, cap: float | None = None) -> float:
+        """Count one more failure of ``key`` and return how long to wait before retrying it
+        (at most ``cap`` seconds when given, else the backoff's own ``max_seconds``)."""
         failures = self._failures.get(key, 0) + 1
         self._failures[key] = failures
-        return self._backoff.delay(failures)
+        return self._backoff.delay(failures, cap)
 
     def forget(self, key: K) -> None:
         self._failures.pop(key, None)

@@ -96,6 +96,7 @@ class Daemon:
             KeyBackoff(self.retry_backoff),
             count=options.workers,
             on_retry=lambda key, reason: self.metrics.retries.labels(reason).inc(),
+            rejected_cap=options.rejected_retry_max_seconds,
         )
         watch_backoff = Backoff(
             options.watch_backoff_initial_seconds, options.watch_backoff_max_seconds, rng
@@ -198,6 +199,7 @@ class Daemon:
         deadline = self.settings.daemon.drain_deadline_seconds
         pending = len(self.queue) + self.queue.waiting + self.queue.processing
         log.info("draining %d queued keys within %.1f s", pending, deadline)
+        self.workers.drain()
         self.queue.retry_now()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.queue.join(), deadline)

@@ -262,6 +262,58 @@ async def test_drain_gives_up_at_the_deadline_and_still_exits_0(
     )
 
 
+async def test_a_rejected_workload_is_retried_until_accepted_and_never_holds_up_a_drain(
+    fake_kube: FakeKube, api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """400 for one workload: retried with its own capped backoff, each attempt one ERROR line and
+    counted; once the service accepts it, its latest state is written. On SIGTERM a key still
+    refused does not keep the daemon waiting for the drain deadline."""
+    sink = MemorySink()
+    settings = daemon_settings(
+        daemon={"rejected_retry_max_seconds": 0.1, "drain_deadline_seconds": 5.0}
+    )
+    async with running_daemon(api, sink, settings=settings) as daemon:
+        await daemon.idle()
+        sink.reject = {WEB}
+        fake_kube.create(deployment("web"))
+        fake_kube.patch_status("Deployment", "default", "web", {"availableReplicas": 1})
+        fake_kube.create(deployment("db"))
+        fake_kube.patch_status("Deployment", "default", "db", {"availableReplicas": 1})
+        await eventually(lambda: sink.phase("cluster1:workload:deployment:default:db") == "running")
+
+        def steps() -> list[str]:
+            return [
+                r.getMessage()
+                for r in caplog.records
+                if r.levelno == logging.ERROR
+                and r.getMessage().startswith("rejected Deployment/default/web (HTTP 400: ")
+            ]
+
+        await eventually(lambda: len(steps()) >= 4, what="four attempts")
+        fake_kube.scale("Deployment", "default", "web", 0)
+        fake_kube.patch_status("Deployment", "default", "web", {"availableReplicas": 0})
+        await asyncio.sleep(0.3)
+        sink.reject = set()
+        await eventually(lambda: sink.phase(WEB) == "stopped")
+        await daemon.idle()
+        metrics = daemon.daemon.metrics
+        lines = steps()
+        assert [int(m.rsplit("(failure ", 1)[1].rstrip(")")) for m in lines] == list(
+            range(1, len(lines) + 1)
+        )
+        assert metrics.retries.labels("rejected")._value.get() == len(lines)
+        assert metrics.writes.labels("workload", "rejected")._value.get() == len(lines)
+
+        sink.reject = {"cluster1:workload:deployment:default:db"}
+        fake_kube.scale("Deployment", "default", "db", 0)
+        fake_kube.patch_status("Deployment", "default", "db", {"availableReplicas": 0})
+        await eventually(lambda: daemon.daemon.queue.waiting == 1)
+        started = asyncio.get_running_loop().time()
+        assert await daemon.finish() == 0
+        assert asyncio.get_running_loop().time() - started < 2
+    assert any("not retried: shutting down" in r.getMessage() for r in caplog.records)
+
+
 async def test_metrics(fake_kube: FakeKube, api: ApiClient) -> None:
     sink = MemorySink()
     async with running_daemon(api, sink) as daemon:

@@ -87,25 +87,40 @@ def test_backoff_is_capped_exponential_with_full_jitter() -> None:
     assert [backoff.delay(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     assert Backoff(0.5, 4.0, rng=lambda: 0.25).delay(3) == 0.5
     assert Backoff(1.0, 10.0, rng=lambda: 1.0).delay(10_000) == 10.0
+    assert Backoff(1.0, 10.0, rng=lambda: 1.0).delay(10_000, cap=300.0) == 300.0
+    assert Backoff(1.0, 10.0, rng=lambda: 1.0).ceiling(2, cap=1.5) == 1.5
     keys: KeyBackoff[str] = KeyBackoff(Backoff(1.0, 100.0, rng=lambda: 1.0))
     assert [keys.next_delay("a") for _ in range(3)] == [1.0, 2.0, 4.0]
+    assert keys.next_delay("a", cap=3.0) == 3.0 and keys.failures("a") == 4
     assert keys.next_delay("b") == 1.0
     keys.forget("a")
     assert keys.next_delay("a") == 1.0
 
 
-async def test_workers_retry_unavailable_keys_with_backoff_and_drop_rejected_ones(
+class RecordingQueue(WorkQueue[str]):
+    """Records each retry delay the workers ask for, and re-queues at once (no waiting)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delays: list[tuple[str, float]] = []
+
+    def add_after(self, key: str, delay: float) -> None:
+        self.delays.append((key, delay))
+        super().add_after(key, 0)
+
+
+async def test_unavailable_and_rejected_keys_are_retried_each_with_its_cap_render_errors_dropped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    queue: WorkQueue[str] = WorkQueue()
+    queue = RecordingQueue()
     attempts: dict[str, int] = {}
 
     async def process(key: str) -> None:
         attempts[key] = attempts.get(key, 0) + 1
-        if key == "flaky" and attempts[key] < 3:
+        if key == "flaky" and attempts[key] <= 4:
             raise SinkUnavailable("connection refused")
-        if key == "bad":
+        if key == "bad" and attempts[key] <= 5:
             raise SinkRejected(400, "zero triples")
         if key == "broken":
             raise RenderError("template boom")
@@ -114,9 +129,10 @@ async def test_workers_retry_unavailable_keys_with_backoff_and_drop_rejected_one
     workers = Workers(
         queue,
         process,
-        KeyBackoff(Backoff(0.02, 0.05, rng=lambda: 1.0)),
+        KeyBackoff(Backoff(1.0, 2.0, rng=lambda: 1.0)),
         count=2,
         on_retry=lambda k, r: retried.append((k, r)),
+        rejected_cap=8.0,
     )
     workers.start()
     for key in ("flaky", "bad", "broken", "fine"):
@@ -124,13 +140,81 @@ async def test_workers_retry_unavailable_keys_with_backoff_and_drop_rejected_one
     await asyncio.wait_for(queue.join(), 5)
     queue.shutdown()
     await workers.wait()
-    assert attempts == {"flaky": 3, "bad": 1, "broken": 1, "fine": 1}
-    assert retried == [("flaky", "unavailable")] * 2
-    messages = [r.getMessage() for r in caplog.records]
-    assert any(m.startswith("will retry flaky in 0.0 s (failure 1)") for m in messages), messages
-    assert any("will retry flaky in 0.0 s (failure 2)" in m for m in messages)
-    assert any(m.startswith("not writing bad: HTTP 400: zero triples") for m in messages)
-    assert any(m.startswith("not writing broken: template boom") for m in messages)
+    assert attempts == {"flaky": 5, "bad": 6, "broken": 1, "fine": 1}
+    # Each policy its cap: retry_max_seconds for an unreachable sink, the longer
+    # rejected_retry_max_seconds for a refused document; nothing is dropped but the unrenderable.
+    assert [d for k, d in queue.delays if k == "flaky"] == [1.0, 2.0, 2.0, 2.0]
+    assert [d for k, d in queue.delays if k == "bad"] == [1.0, 2.0, 4.0, 8.0, 8.0]
+    assert sorted(retried) == sorted([("flaky", "unavailable")] * 4 + [("bad", "rejected")] * 5)
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert (
+        logging.WARNING,
+        "will retry flaky in 1.0 s (failure 1): the sink is unavailable: connection refused",
+    ) in messages
+    rejected = [
+        m for level, m in messages if m.startswith("rejected bad") and level == logging.ERROR
+    ]
+    assert rejected == [
+        f"rejected bad (HTTP 400: zero triples); will retry in {delay:.1f} s (failure {n})"
+        for n, delay in enumerate([1.0, 2.0, 4.0, 8.0, 8.0], start=1)
+    ]
+    assert (logging.ERROR, "not writing broken: template boom; dropped until it changes again") in (
+        messages
+    )
+
+
+async def test_the_failures_of_a_rejected_key_count_up_until_a_write_succeeds() -> None:
+    """Whatever the status (422, 409, 413), a refused key's failures count up (so the failure
+    numbers logged never repeat) and its delay grows, until a write succeeds and resets it."""
+    queue = RecordingQueue()
+    backoff: KeyBackoff[str] = KeyBackoff(Backoff(1.0, 2.0, rng=lambda: 1.0))
+    outcomes = [SinkRejected(422, "no"), SinkRejected(409, "no"), None, SinkRejected(413, "big")]
+
+    async def process(key: str) -> None:
+        outcome = outcomes.pop(0) if outcomes else None
+        if outcome is not None:
+            raise outcome
+
+    workers = Workers(queue, process, backoff, count=1, rejected_cap=60.0)
+    workers.start()
+    queue.add("k")
+    await asyncio.wait_for(queue.join(), 5)
+    assert [d for _, d in queue.delays] == [1.0, 2.0]
+    assert backoff.failures("k") == 0  # the third attempt succeeded
+    queue.add("k")  # changed again; refused again: counted from 1
+    await asyncio.wait_for(queue.join(), 5)
+    assert [d for _, d in queue.delays] == [1.0, 2.0, 1.0]
+    queue.shutdown()
+    await workers.wait()
+
+
+async def test_while_draining_a_rejected_key_is_left_for_the_next_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """On SIGTERM a rejected key must not hold the shutdown up until the drain deadline."""
+    queue: WorkQueue[str] = WorkQueue()
+
+    async def process(key: str) -> None:
+        raise SinkRejected(400, "zero triples")
+
+    retried: list[tuple[str, str]] = []
+    workers = Workers(
+        queue,
+        process,
+        KeyBackoff(Backoff(30.0, 30.0)),
+        count=1,
+        on_retry=lambda k, r: retried.append((k, r)),
+    )
+    workers.start()
+    workers.drain()
+    queue.add("k")
+    await asyncio.wait_for(queue.join(), 5)
+    assert queue.waiting == 0 and not retried
+    assert "rejected k (HTTP 400: zero triples); not retried: shutting down (failure 1)" in [
+        r.getMessage() for r in caplog.records
+    ]
+    queue.shutdown()
+    await workers.wait()
 
 
 async def test_an_unexpected_error_is_logged_and_retried_not_fatal(
@@ -155,16 +239,25 @@ async def test_an_unexpected_error_is_logged_and_retried_not_fatal(
     assert any(r.exc_info for r in caplog.records if "unexpected error writing k" in r.getMessage())
 
 
-async def test_the_other_keys_carry_on_while_one_backs_off() -> None:
+@pytest.mark.parametrize(
+    "failure", [SinkUnavailable("503"), SinkRejected(400, "zero triples")], ids=["503", "400"]
+)
+async def test_the_other_keys_carry_on_while_one_backs_off(failure: Exception) -> None:
     queue: WorkQueue[str] = WorkQueue()
     done: list[str] = []
 
     async def process(key: str) -> None:
         if key == "down":
-            raise SinkUnavailable("503")
+            raise failure
         done.append(key)
 
-    workers = Workers(queue, process, KeyBackoff(Backoff(10.0, 10.0, rng=lambda: 1.0)), count=1)
+    workers = Workers(
+        queue,
+        process,
+        KeyBackoff(Backoff(10.0, 10.0, rng=lambda: 1.0)),
+        count=1,
+        rejected_cap=10.0,
+    )
     workers.start()
     queue.add("down")
     for i in range(20):

@@ -153,7 +153,7 @@ async def _through(obj: dict[str, Any], sink: MemorySink, warned: Tally) -> tupl
         try:
             await daemon.writer.process(key)
         except (RenderError, SinkRejected):
-            skips += 1  # what Workers logs as "not writing ...; dropped until it changes again"
+            skips += 1  # Workers: RenderError dropped, SinkRejected retried with its backoff
         finally:
             daemon.queue.done(key)
     return sink, skips + warned.count  # the handler logs "ignoring a ... event: ..." as a warning

@@ -11,17 +11,28 @@ import threading
 import time
 from collections.abc import Callable
 
-from tests.e2e.stack import MetadataService
+from tests.e2e.stack import MetadataService, eventually
 from tests.fakekube import FakeKube
 from tests.reliability.conftest import SinkDaemon
 from tests.reliability.proxy import FaultProxy, Seen
-from tests.reliability.truth import Churn, dep_id, healthz, metric, settle, vm_hwm_mib
+from tests.reliability.truth import (
+    Churn,
+    dep_id,
+    healthz,
+    metric,
+    settle,
+    telemetry_id,
+    vm_hwm_mib,
+)
 
 #: The daemon's peak RSS must stay under this (≈105 MiB is the interpreter and its libraries).
 MEMORY_BOUND_MIB = 250.0
 
 #: How long the Metadata Service stays down in the outage test.
 OUTAGE_SECONDS = 30.0
+
+#: ``daemon.rejected_retry_max_seconds`` of the 400 test (300 s by default).
+REJECTED_CAP_SECONDS = 1.0
 
 
 def test_half_the_requests_answered_503(
@@ -130,40 +141,66 @@ def test_one_subgraph_rejected_with_400_forever(
     launch: Callable[..., SinkDaemon],
     figures: dict[str, object],
 ) -> None:
+    """400 for every PUT of one workload: the key is retried with its own capped backoff (one
+    ERROR line per step, failures numbered 1, 2, 3, ...), every refused PUT is counted, the other
+    workloads are written as usual; once the service stops refusing, the victim's latest state is
+    written without any change of its object (nothing lost)."""
     ms = metadata_service
     churn = Churn(fake_kube, deployments=40, seed=400)
     victim = "d0003"
     proxy.policy = lambda seen: "400" if seen.method == "PUT" and victim in seen.path else None
     churn.create_all()
     churn.live.discard(victim)  # only this test changes the victim, so its changes are counted
-    daemon = launch(proxy.url)
+    daemon = launch(proxy.url, rejected_retry_max_seconds=REJECTED_CAP_SECONDS)
     ignore = frozenset({dep_id(victim)})
     settle(ms, fake_kube, churn, within=30, ignore=ignore)
     changes = 1
-    for _ in range(5):  # the victim stops and starts again, among other changes
-        for replicas in (0, 1):
-            fake_kube.scale("Deployment", "default", victim, replicas)
-            fake_kube.patch_status("Deployment", "default", victim, {"availableReplicas": replicas})
-            changes += 1
-            churn.run(10)
-            time.sleep(0.2)
+    for replicas in (0, 1) * 5 + (0,):  # the victim stops and starts again, among other changes
+        fake_kube.scale("Deployment", "default", victim, replicas)
+        fake_kube.patch_status("Deployment", "default", victim, {"availableReplicas": replicas})
+        changes += 1
+        churn.run(10)
+        time.sleep(0.2)
+    time.sleep(3.0)  # a few more steps at the cap, with nothing changing
     settle(ms, fake_kube, churn, within=30, ignore=ignore)
-    time.sleep(1.0)
     assert ms.document(dep_id(victim)) is None
+    assert healthz(daemon.url) == 200 and daemon.readyz() == 200, "a 400 is not a sink outage"
+
+    proxy.policy = lambda _: None  # the service is fixed: it accepts the victim again
+    healed_at = time.monotonic()
+    settle(ms, fake_kube, churn, within=REJECTED_CAP_SECONDS + 10, poll=0.1)
+    eventually(
+        lambda: ms.document(telemetry_id(victim)) is not None,
+        within=REJECTED_CAP_SECONDS + 10,
+        what="the victim's telemetry subgraph",
+    )
+    written_after = time.monotonic() - healed_at
+    assert ms.phase(dep_id(victim)) == "stopped", "its latest state"
+
+    pattern = re.compile(
+        rf" ERROR kg_exporter\.queue rejected Deployment/default/{victim} \(HTTP 400: "
+        r"injected: rejected for good\); will retry in ([\d.]+) s \(failure (\d+)\)$"
+    )
+    log = daemon.log_text().splitlines()
+    steps = [(float(m.group(1)), int(m.group(2))) for m in map(pattern.search, log) if m]
+    assert len([line for line in log if "rejected Deployment/" in line]) == len(steps), "format"
+    # One line per backoff step: failures 1, 2, 3, ... strictly increasing, none repeated.
+    assert [n for _, n in steps] == list(range(1, len(steps) + 1)), steps
+    assert len(steps) >= changes, (len(steps), changes)
+    assert max(d for d, _ in steps) <= REJECTED_CAP_SECONDS
+    # Every refused PUT counted once; every step counted once as a retry.
     rejected = metric(daemon.url, "kg_exporter_writes_total", outcome="rejected")
-    lines = [
-        line for line in daemon.log_text().splitlines() if "not writing" in line and victim in line
-    ]
-    assert rejected >= 1
-    # Logged once per change of the victim (a rejected key is dropped, not retried).
-    assert 1 <= len(lines) <= changes, lines
+    assert rejected == proxy.count("400")
+    assert metric(daemon.url, "kg_exporter_queue_retries_total", reason="rejected") == len(steps)
     assert healthz(daemon.url) == 200
     figures.update(
         transitions=churn.transitions + changes,
+        victim_changes=changes,
         rejected_puts=proxy.count("400"),
         rejected_metric=int(rejected),
-        rejection_log_lines=len(lines),
-        victim_changes=changes,
+        backoff_steps_logged=len(steps),
+        longest_delay_s=max(d for d, _ in steps),
+        victim_written_after_heal_s=round(written_after, 1),
     )
 
 

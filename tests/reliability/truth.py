@@ -28,6 +28,11 @@ def dep_id(name: str) -> str:
     return f"{PREFIX}deployment:default:{name}"
 
 
+def telemetry_id(name: str) -> str:
+    """The workload-telemetry subgraph of Deployment ``name``."""
+    return f"cluster1:workload-telemetry:deployment:default:{name}"
+
+
 def job_id(name: str) -> str:
     return f"{PREFIX}job:default:{name}"
 
