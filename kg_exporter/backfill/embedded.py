@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
-
 from kg_exporter.backfill.outcome import WriteOutcome
 from kg_exporter.errors import SinkRejected, SinkUnavailable
 from kg_exporter.resources import context as product_context
@@ -39,8 +37,7 @@ class EmbeddedStoreSink:
         self._compactor = Compactor(product_context())
 
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
-        outcome = await self.put_outcome(subgraph_id, document)
-        return PutOutcome.CREATED if outcome is WriteOutcome.CREATED else PutOutcome.REPLACED
+        return PutOutcome((await self.put_outcome(subgraph_id, document)).value)
 
     async def put_outcome(self, subgraph_id: str, document: Mapping[str, Any]) -> WriteOutcome:
         checked_id(subgraph_id)
@@ -52,11 +49,8 @@ class EmbeddedStoreSink:
             triples = parse_document(body)
         except BadRequest as exc:
             raise SinkRejected(exc.status, f"{exc.error}: {exc.detail}") from exc
-        old = self.store.get(subgraph_id)
-        if old is not None and _same(old, triples):
-            return WriteOutcome.UNCHANGED
-        result = self.store.put(subgraph_id, triples, body_digest=digest)
-        return WriteOutcome.CREATED if result is PutResult.CREATED else WriteOutcome.REPLACED
+        # The store judges "unchanged" itself, by value, and then writes nothing.
+        return _OUTCOMES[self.store.put(subgraph_id, triples, body_digest=digest)]
 
     async def get(self, subgraph_id: str) -> dict[str, Any] | None:
         triples = self.store.get(checked_id(subgraph_id))
@@ -93,25 +87,8 @@ def open_store(location: Path | str = DEFAULT_STORE) -> EmbeddedStoreSink:
     return EmbeddedStoreSink(store, location=where)
 
 
-def _same(old: list[ox.Triple], new: list[ox.Triple]) -> bool:
-    """Whether the stored graph ``old`` already is ``new``, statement for statement.
-
-    The store keeps numbers by value and gives them back in its own lexical form ("0.25" where
-    the JSON-LD parser said "2.5E-1"), so when the texts differ, ``new`` is put through a store
-    in memory to read it back the same way before judging. Graphs with blank nodes are never the
-    same: their labels differ on every parse.
-    """
-    old_lines = _statements(old)
-    new_lines = _statements(new)
-    if old_lines is None or new_lines is None:
-        return False
-    if old_lines == new_lines:
-        return True
-    scratch = ox.Store()
-    scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
-    return old_lines == _statements([q.triple for q in scratch])
-
-
-def _statements(triples: list[ox.Triple]) -> set[bytes] | None:
-    text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-    return None if b"_:" in text else set(text.splitlines())
+_OUTCOMES = {
+    PutResult.CREATED: WriteOutcome.CREATED,
+    PutResult.REPLACED: WriteOutcome.REPLACED,
+    PutResult.UNCHANGED: WriteOutcome.UNCHANGED,
+}

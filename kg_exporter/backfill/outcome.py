@@ -19,8 +19,10 @@ class WriteOutcome(StrEnum):
 
 @runtime_checkable
 class ReportsUnchanged(Protocol):
-    """A sink that can tell a write that changed nothing from one that did (the embedded store,
-    the dry-run directory). HTTP sinks cannot: the /subgraph API answers 204 either way."""
+    """A sink that says what a write did without a round trip of its own (the embedded store, the
+    dry-run directory). The others say it through :class:`~kg_exporter.sink.PutOutcome`: the
+    /subgraph sink reports UNCHANGED when the service marks its 204 so (the reference service
+    does), the Graph Store and GLACIATION sinks cannot tell and say REPLACED."""
 
     async def put_outcome(self, subgraph_id: str, document: Mapping[str, Any]) -> WriteOutcome: ...
 
@@ -36,8 +38,7 @@ def writer_for(sink: Sink) -> Write:
 
     async def put(subgraph_id: str, document: Mapping[str, Any]) -> WriteOutcome:
         outcome: PutOutcome = await sink.put(subgraph_id, document)
-        # By value, so a sink that one day answers "unchanged" itself is counted as such.
-        return WriteOutcome(outcome.value) if outcome.value in _VALUES else WriteOutcome.REPLACED
+        return WriteOutcome(outcome.value)
 
     return put
 
@@ -46,5 +47,3 @@ async def write(sink: Sink, subgraph_id: str, document: Mapping[str, Any]) -> Wr
     """PUT ``document``; what it did, as precisely as the sink can say."""
     return await writer_for(sink)(subgraph_id, document)
 
-
-_VALUES = {o.value for o in WriteOutcome}

@@ -41,6 +41,7 @@ from kg_exporter.service.validation import (
 )
 from kg_exporter.sink.ids import id_path_segment
 from kg_exporter.sink.jsonld import Compactor
+from kg_exporter.sink.subgraph_api import UNCHANGED_HEADER
 from kg_exporter.sink.token import TokenFile
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ class _Service:
         digest = hashlib.blake2b(body, digest_size=16).digest()
         if not create_only and self.store.unchanged(subgraph_id, digest):
             # The very bytes last written here: validated then, so nothing to parse or write.
-            return web.Response(status=204)
+            return _unchanged()
         triples = parse_document(body)
         result = await self._write_call(
             lambda: self.store.put(
@@ -201,6 +202,8 @@ class _Service:
         if result is PutResult.CREATED:
             location = _SUBGRAPH_PREFIX + id_path_segment(subgraph_id)
             return web.Response(status=201, headers={"Location": location})
+        if result is PutResult.UNCHANGED:
+            return _unchanged()
         return web.Response(status=204)
 
     async def list_ids(self, request: web.Request) -> web.StreamResponse:
@@ -262,6 +265,12 @@ def _route(request: web.Request) -> str:
     if info is None:
         return "other"
     return SUBGRAPH_ROUTE if info.name == "subgraph" else info.canonical
+
+
+def _unchanged() -> web.Response:
+    # Still 204 as the contract says; the header lets a client that cares (backfill's summary)
+    # tell "already so" from "replaced", and one that does not ignores it.
+    return web.Response(status=204, headers={UNCHANGED_HEADER: "true"})
 
 
 def _not_found(subgraph_id: str) -> BadRequest:

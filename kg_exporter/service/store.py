@@ -50,6 +50,7 @@ _STRIPES = 256
 class PutResult(Enum):
     CREATED = "created"
     REPLACED = "replaced"
+    UNCHANGED = "unchanged"  # the subgraph already held exactly these statements: nothing written
     CONFLICT = "conflict"  # create-only write to an id that exists
 
 
@@ -115,11 +116,13 @@ class SubgraphStore:
                 self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
                 with self._count_lock:
                     self._count += 1
+                result = PutResult.CREATED
             else:
                 old = previous.lines() if previous is not None else self._stored_lines(graph)
-                self._replace(graph, old, data)
+                wrote = self._replace(graph, old, data)
+                result = PutResult.REPLACED if wrote else PutResult.UNCHANGED
             self._recent.put(subgraph_id, body_digest, data)
-            return PutResult.REPLACED if exists else PutResult.CREATED
+            return result
 
     def get(self, subgraph_id: str) -> list[ox.Triple] | None:
         graph = ox.NamedNode(subgraph_graph_iri(subgraph_id))
@@ -172,7 +175,9 @@ class SubgraphStore:
         quads = self._store.quads_for_pattern(None, None, None, graph)
         return _lines(_n_triples([quad.triple for quad in quads]))
 
-    def _replace(self, graph: ox.NamedNode, old: frozenset[bytes] | None, data: bytes) -> None:
+    def _replace(self, graph: ox.NamedNode, old: frozenset[bytes] | None, data: bytes) -> bool:
+        """Make ``graph`` hold ``data``, writing only the difference from ``old``; whether anything
+        was written (nothing when the two are the same statements)."""
         new = _lines(data)
         if old is None or new is None:
             # Blank node labels differ on every parse, so a difference would be everything, and
@@ -181,9 +186,12 @@ class SubgraphStore:
                 f"DROP SILENT GRAPH {graph} ; "
                 f"INSERT DATA {{ GRAPH {graph} {{ {data.decode('utf-8')} }} }}"
             )
-            return
+            return True
         removed = old - new
         added = new - old
+        if _canonical(removed) == _canonical(added):
+            # Nothing, or other spellings of the same values ("2.5E-1" sent, "0.25" stored).
+            return False
         if removed:
             # DELETE DATA matches by value, so deleting "1.50" also deletes a stored "1.5" that the
             # new body still says: re-insert every new statement about a (subject, predicate)
@@ -196,8 +204,10 @@ class SubgraphStore:
             operations.append(f"DELETE DATA {{ GRAPH {graph} {{ {_text(removed)} }} }}")
         if added:
             operations.append(f"INSERT DATA {{ GRAPH {graph} {{ {_text(added)} }} }}")
-        if operations:
-            self._store.update(" ; ".join(operations))
+        if not operations:
+            return False
+        self._store.update(" ; ".join(operations))
+        return True
 
 
 def _n_triples(triples: Iterable[ox.Triple]) -> bytes:
@@ -210,6 +220,16 @@ def _lines(data: bytes) -> frozenset[bytes] | None:
     if b"_:" in data:
         return None
     return frozenset(data.splitlines())
+
+
+def _canonical(lines: frozenset[bytes]) -> frozenset[bytes]:
+    """N-Triples statements as the store gives them back (numbers, dates and booleans in canonical
+    lexical form), via a throwaway store in memory; only the few lines of a difference get here."""
+    if not lines:
+        return lines
+    scratch = ox.Store()
+    scratch.load(b"\n".join(lines), format=ox.RdfFormat.N_TRIPLES)
+    return frozenset(_n_triples(quad.triple for quad in scratch).splitlines())
 
 
 def _subject_predicate(line: bytes) -> bytes:

@@ -15,10 +15,12 @@ from typing import Any, Protocol, runtime_checkable
 
 
 class PutOutcome(Enum):
-    """What a PUT did: made a new subgraph, or replaced the one stored under that id."""
+    """What a PUT did: made a new subgraph, replaced the one stored under that id, or found it
+    already exactly so (only sinks that can tell say UNCHANGED; the others say REPLACED)."""
 
     CREATED = "created"
     REPLACED = "replaced"
+    UNCHANGED = "unchanged"
 
 
 @runtime_checkable

@@ -13,6 +13,9 @@ from kg_exporter.sink.http import SinkClient, json_body
 from kg_exporter.sink.ids import checked_id, id_path_segment
 
 JSON_LD = "application/ld+json"
+#: Header of a 204 answer to a PUT that changed nothing: the subgraph already was the body. The
+#: reference Metadata Service sends it; a service that does not is read as "replaced".
+UNCHANGED_HEADER = "Subgraph-Unchanged"
 
 
 class SubgraphApiSink:
@@ -28,7 +31,11 @@ class SubgraphApiSink:
             content=encode(document),
             headers={"Content-Type": JSON_LD},
         )
-        return PutOutcome.CREATED if response.status_code == 201 else PutOutcome.REPLACED
+        if response.status_code == 201:
+            return PutOutcome.CREATED
+        if response.headers.get(UNCHANGED_HEADER, "").lower() == "true":
+            return PutOutcome.UNCHANGED
+        return PutOutcome.REPLACED
 
     async def get(self, subgraph_id: str) -> dict[str, Any] | None:
         what = f"GET {subgraph_id}"

@@ -26,6 +26,7 @@ async def test_put_creates_then_replaces_and_get_returns_it(service: Running) ->
     assert created.headers["Location"] == PATH
     replaced = await service.client.put(PATH, content=body(second), headers=LD)
     assert replaced.status_code == 204
+    assert "Subgraph-Unchanged" not in replaced.headers
 
     got = await service.client.get(PATH)
     assert got.status_code == 200
@@ -42,7 +43,13 @@ async def test_put_accepts_plain_json_and_an_unchanged_body_changes_nothing(
     headers = {"Content-Type": "application/json; charset=utf-8"}
     assert (await service.client.put(PATH, content=document, headers=headers)).status_code == 201
     before = service.store.dump()
-    assert (await service.client.put(PATH, content=document, headers=headers)).status_code == 204
+    again = await service.client.put(PATH, content=document, headers=headers)
+    assert again.status_code == 204
+    assert again.headers["Subgraph-Unchanged"] == "true"
+    # Other bytes, same statements (keys reordered): unchanged too, found by comparing.
+    reordered = json.dumps(dict(reversed(list(workload_document().items())))).encode()
+    same = await service.client.put(PATH, content=reordered, headers=headers)
+    assert (same.status_code, same.headers.get("Subgraph-Unchanged")) == (204, "true")
     assert service.store.dump() == before
 
 

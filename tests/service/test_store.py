@@ -183,3 +183,33 @@ def test_any_sequence_of_bodies_ends_in_the_last_one(
         store.put("c:h", triples)
         store.put("c:other", triples[:1])  # evicts c:h when one id is remembered
         assert set(store.get("c:h") or []) == canonical(triples)
+
+
+@pytest.mark.parametrize("remembered", [0, 100])
+def test_a_body_already_stored_is_unchanged_and_writes_nothing(
+    tmp_path: Path, remembered: int
+) -> None:
+    store = SubgraphStore.open(str(tmp_path / "store"), remembered=remembered)
+    assert store.put("c:w", triples()) is PutResult.CREATED
+    before = store.dump()
+    assert store.put("c:w", triples()) is PutResult.UNCHANGED
+    assert store.put("c:w", triples(phase="Failed")) is PutResult.REPLACED
+    assert store.put("c:w", triples(phase="Failed")) is PutResult.UNCHANGED
+    assert store.put("c:w", triples()) is PutResult.REPLACED
+    assert store.dump() == before
+
+
+def test_unchanged_by_value_after_a_restart(tmp_path: Path) -> None:
+    """Read back from disk, "2.5E-1" is "0.25": the same value, so the same subgraph."""
+    double = ox.NamedNode("http://www.w3.org/2001/XMLSchema#double")
+    s, p = ox.NamedNode("https://e.org/s"), ox.NamedNode("https://e.org/p")
+    body = [ox.Triple(s, p, ox.Literal("2.5E-1", datatype=double))]
+    first = SubgraphStore.open(str(tmp_path / "store"))
+    assert first.put("c:n", body) is PutResult.CREATED
+    first.flush()
+    del first
+    reopened = SubgraphStore.open(str(tmp_path / "store"))
+    assert reopened.put("c:n", body) is PutResult.UNCHANGED
+    other = [ox.Triple(s, p, ox.Literal("2.6E-1", datatype=double))]
+    assert reopened.put("c:n", other) is PutResult.REPLACED
+    assert set(reopened.get("c:n") or []) == canonical(other)

@@ -55,6 +55,13 @@ def make_sink(
     )
 
 
+async def test_a_204_marked_unchanged_is_reported_so() -> None:
+    async with scripted_server([Reply(204, headers={"Subgraph-Unchanged": "true"})]) as server:
+        sink = make_sink("subgraph", server.url, Sleeps())
+        assert await sink.put(ID, workload_document()) is PutOutcome.UNCHANGED
+        await sink.aclose()
+
+
 async def test_503_and_429_are_retried_after_what_retry_after_says(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
