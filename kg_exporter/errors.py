@@ -69,7 +69,20 @@ class SinkRejected(SinkError):
 
 
 class PrometheusError(KgExporterError):
-    """Prometheus is unreachable or answered an error."""
+    """Prometheus is unreachable or answered an error.
+
+    ``status`` is the HTTP status of the answer (None when there was none: unreachable, timed
+    out) and ``error_type`` Prometheus's own ``errorType`` (``bad_data``, ``timeout``,
+    ``execution``, ...) when it gave one, so a caller can tell a bad query (fix it) from an
+    overloaded or absent server (try later) without parsing the message.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, error_type: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
 
 
 class WatchError(KgExporterError):

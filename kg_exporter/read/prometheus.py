@@ -115,10 +115,13 @@ class PrometheusClient:
             ) from exc
         body = _json(response, self.url)
         if body.get("status") != "success":
-            error_type = body.get("errorType") or f"HTTP {response.status_code}"
+            error_type = body.get("errorType")
             raise PrometheusError(
-                f"Prometheus at {self.url} refused the query ({error_type}): "
-                f"{body.get('error') or 'no message'}; query: {promql}"
+                f"Prometheus at {self.url} refused the query "
+                f"({error_type or f'HTTP {response.status_code}'}): "
+                f"{body.get('error') or 'no message'}; query: {promql}",
+                status=response.status_code,
+                error_type=str(error_type) if error_type else None,
             )
         return _matrix(body.get("data"), self.url)
 
@@ -130,12 +133,14 @@ def _json(response: httpx.Response, url: str) -> dict[str, Any]:
         snippet = response.text[:120]
         raise PrometheusError(
             f"Prometheus at {url} answered HTTP {response.status_code} with a body that is not "
-            f"JSON ({snippet!r}); is the URL a Prometheus API?"
+            f"JSON ({snippet!r}); is the URL a Prometheus API?",
+            status=response.status_code,
         ) from exc
     if not isinstance(body, dict):
         raise PrometheusError(
             f"Prometheus at {url} answered HTTP {response.status_code} with JSON that is not an "
-            "API response object"
+            "API response object",
+            status=response.status_code,
         )
     return body
 

@@ -170,8 +170,37 @@ async def test_each_failure_is_a_prometheus_error_saying_which(
 async def test_an_unreachable_prometheus_is_a_prometheus_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     async with PrometheusClient(url, timeout=2) as prometheus:
-        with pytest.raises(PrometheusError, match=f"Prometheus at {url} is unreachable: Connect"):
+        with pytest.raises(
+            PrometheusError, match=f"Prometheus at {url} is unreachable: Connect"
+        ) as e:
             await prometheus.query_range("up", start=0, end=60, step=15)
+    assert (e.value.status, e.value.error_type) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("response", "status", "error_type"),
+    [
+        (
+            httpx.Response(400, json={"status": "error", "errorType": "bad_data", "error": "x"}),
+            400,
+            "bad_data",
+        ),
+        (
+            httpx.Response(503, json={"status": "error", "errorType": "unavailable"}),
+            503,
+            "unavailable",
+        ),
+        (httpx.Response(502, text="bad gateway"), 502, None),
+    ],
+)
+async def test_a_refusal_carries_its_status_and_error_type(
+    response: httpx.Response, status: int, error_type: str | None
+) -> None:
+    """So a caller can tell a query to fix from a server to try again later."""
+    async with client(lambda request: response) as prometheus:
+        with pytest.raises(PrometheusError) as refused:
+            await prometheus.query_range("x", start=0, end=60, step=15)
+    assert (refused.value.status, refused.value.error_type) == (status, error_type)
 
 
 async def test_an_injected_client_is_left_open_and_headers_are_sent() -> None:
