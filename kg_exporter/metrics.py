@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 _WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -16,6 +24,12 @@ _WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 
 class DaemonMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
+        # The standard process_* (CPU, resident memory, open files), python_info and python_gc_*
+        # series, as every Python exporter has them: the registry is our own, not the global one
+        # that carries them by default.
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
         self.watch_events = Counter(
             "kg_exporter_watch_events",
             "Watch events received, by object kind and event type (ADDED, MODIFIED, DELETED, "
