@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -16,6 +23,9 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 class ServiceMetrics:
     def __init__(self, registry: CollectorRegistry, subgraph_count: Callable[[], int]) -> None:
         self.registry = registry
+        # process_* (CPU, resident memory) and python_info, as the global registry would have.
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
         self.requests = Counter(
             "kg_metadata_service_requests",
             "HTTP requests answered, by method, route template and status code.",

@@ -153,6 +153,7 @@ async def test_healthz_and_metrics(service: Running) -> None:
         == 1
     )
     assert samples[("kg_metadata_service_subgraphs", ())] == 1
+    assert samples[("process_resident_memory_bytes", ())] > 10 * 2**20
     assert (
         samples[("kg_metadata_service_request_duration_seconds_count", (("method", "PUT"), route))]
         == 2
