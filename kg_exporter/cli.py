@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         "metadata-service",
         help="serve the reference Metadata Service (/subgraph API on an embedded Oxigraph store)",
         description="Serve /subgraph, /sparql, /metrics and /healthz from the on-disk store DIR; "
-        "prints 'listening on http://HOST:PORT' when ready; SIGTERM exits 0.",
+        "prints 'listening on http://HOST:PORT' (https:// with --tls-cert) when ready; SIGTERM "
+        "exits 0.",
     )
     add_service_arguments(service)
     service.set_defaults(handler=_cmd_metadata_service)

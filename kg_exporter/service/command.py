@@ -45,6 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "when it changes) on /subgraph and /sparql",
     )
     parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS with this PEM certificate (its chain after it); needs --tls-key. The "
+        "address is then printed as 'listening on https://...'",
+    )
+    parser.add_argument(
+        "--tls-key",
+        type=Path,
+        metavar="FILE",
+        help="the PEM private key (unencrypted) of --tls-cert",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=int,
         default=None,
@@ -54,9 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGTERM/SIGINT; 0 then, 2 when the store, address or token file is unusable."""
+    """Serve until SIGTERM/SIGINT; 0 then, 2 when the store, address, token file or TLS
+    certificate and key are unusable."""
     from kg_exporter.errors import KgExporterError
-    from kg_exporter.service.server import serve
+    from kg_exporter.service.server import serve, tls_context
     from kg_exporter.service.validation import DEFAULT_MAX_BODY_BYTES
 
     if not logging.getLogger().handlers:
@@ -66,13 +80,18 @@ def run(args: argparse.Namespace) -> int:
             format="%(asctime)s %(levelname)s %(name)s %(message)s",
         )
     host, port = args.listen
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("metadata-service: --tls-cert and --tls-key go together", file=sys.stderr)
+        return EXIT_USAGE
     try:
+        tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert is not None else None
         serve(
             args.store,
             host,
             port,
             args.token_file,
             max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+            tls=tls,
         )
     except (KgExporterError, OSError) as exc:
         print(f"metadata-service: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Running the reference Metadata Service until SIGTERM/SIGINT."""
+"""Running the reference Metadata Service until SIGTERM/SIGINT, over HTTP or HTTPS."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import contextlib
 import logging
 import signal
 import socket
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from kg_exporter.errors import SettingsError
 from kg_exporter.service.app import create_app
 from kg_exporter.service.store import SubgraphStore
 from kg_exporter.service.validation import DEFAULT_MAX_BODY_BYTES
@@ -29,13 +31,15 @@ def serve(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     announce: Callable[[str], None] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Serve the store at ``store_path`` (``:memory:`` for none) on ``host:port`` until signalled.
 
     ``port`` 0 picks a free port; ``announce`` (default: print to stdout) gets
-    ``listening on http://HOST:PORT`` once requests are accepted, so a caller that started this
-    process knows where to connect. Raises :class:`~kg_exporter.errors.SettingsError` when the token
-    file cannot be read and OSError when the address is taken.
+    ``listening on http://HOST:PORT`` (``https://`` with ``tls``, see :func:`tls_context`) once
+    requests are accepted, so a caller that started this process knows where to connect. Raises
+    :class:`~kg_exporter.errors.SettingsError` when the token file cannot be read and OSError when
+    the address is taken.
     """
     asyncio.run(
         _serve(
@@ -45,8 +49,36 @@ def serve(
             token_file,
             max_body_bytes=max_body_bytes,
             announce=announce or _print,
+            tls=tls,
         )
     )
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server context presenting ``cert`` (PEM, the chain after the certificate itself) with its
+    private ``key`` (PEM, unencrypted), TLS 1.2 at least. :class:`SettingsError` in one line naming
+    the file at fault (never its content) when either cannot be read or they do not match."""
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        try:
+            path.read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"{flag} {path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        ssl.create_default_context(cafile=str(cert))
+    except ssl.SSLError:
+        raise SettingsError(f"--tls-cert {cert}: not a PEM certificate") from None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        # An empty password: an encrypted key is refused instead of prompting on a terminal.
+        context.load_cert_chain(certfile=str(cert), keyfile=str(key), password=b"")
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            problem = f"is not the private key of --tls-cert {cert}"
+        else:
+            problem = "not an unencrypted PEM private key"
+        raise SettingsError(f"--tls-key {key}: {problem}") from None
+    return context
 
 
 async def _serve(
@@ -57,6 +89,7 @@ async def _serve(
     *,
     max_body_bytes: int,
     announce: Callable[[str], None],
+    tls: ssl.SSLContext | None,
 ) -> None:
     token = TokenFile(token_file) if token_file is not None else None
     store = SubgraphStore.open(store_path)
@@ -71,11 +104,12 @@ async def _serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
     try:
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=tls).start()
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         log.info("serving %d subgraphs from %s", store.count(), store_path)
-        announce(f"listening on http://{shown}:{bound_port}")
+        scheme = "https" if tls is not None else "http"
+        announce(f"listening on {scheme}://{shown}:{bound_port}")
         await stopped.wait()
         log.info("stopping")
     finally:

@@ -50,6 +50,8 @@ CASES = [
     (["backfill", "--manifests", EX, "--sink", "http://127.0.0.1:1"],
      {"KG_EXPORTER_SINK__MAX_ATTEMPTS": "2"}, 2, "cannot use the sink"),
     (["metadata-service", "--store", "{tmp}/st", "--listen", "notaport"], {}, 2, "is not HOST:PORT"),
+    (["metadata-service", "--store", ":memory:", "--tls-cert", "{tmp}/bad.json", "--tls-key",
+      "{tmp}/bad.yaml"], {}, 2, "--tls-cert {tmp}/bad.json: not a PEM certificate"),
     (["run", "--kubeconfig", "{tmp}/absent-kubeconfig"], {}, 2, "cannot load Kubernetes credentials"),
 ]  # fmt: skip
 

@@ -68,3 +68,11 @@ async def guarded(tmp_path: Path, token_path: Path) -> AsyncIterator[Running]:
     """The service with a bearer token; its client sends the right one."""
     async for running in _running(SubgraphStore.open(str(tmp_path / "store")), token_path):
         yield running
+
+
+@pytest.fixture
+async def guarded_in_memory(token_path: Path) -> AsyncIterator[Running]:
+    """As ``guarded``, over an in-memory store: it holds no files open, for tests run many times
+    (an on-disk store's files stay open until the process ends)."""
+    async for running in _running(SubgraphStore.open(":memory:"), token_path):
+        yield running
