@@ -132,6 +132,13 @@ class Service:
         self.stop()
         raise RuntimeError(f"the service did not start; see {log}")
 
+    def peak_rss_mib(self) -> float:
+        """The service's peak resident memory so far (VmHWM, Linux), in MiB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -148,6 +155,9 @@ class Timing:
     backfill_cpu: float
     service_cpu: float
     summary: str
+    #: Peak resident memory of the backfill process and of the service (its life so far), MiB.
+    backfill_rss_mib: float = float("nan")
+    service_rss_mib: float = float("nan")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -172,7 +182,14 @@ def timed_backfill(command: list[str], service: Service) -> Timing:
     if process.returncode != 0:
         raise RuntimeError(f"backfill exited {process.returncode}:\n{stderr[-2000:]}")
     summary = stdout.splitlines()[0].split(": ", 1)[1]
-    return Timing(wall, usage.ru_utime + usage.ru_stime, service_cpu, summary)
+    return Timing(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        service_cpu,
+        summary,
+        backfill_rss_mib=usage.ru_maxrss / 1024,  # KiB on Linux
+        service_rss_mib=service.peak_rss_mib(),
+    )
 
 
 def one_run(
@@ -225,8 +242,9 @@ def main() -> None:
             for label, timing in zip(("run", "  again"), timings, strict=False):
                 print(
                     f"{label} {run + 1}: {timing.wall:.1f} s wall; CPU: backfill "
-                    f"{timing.backfill_cpu:.1f} s, service {timing.service_cpu:.1f} s "
-                    f"({timing.summary})"
+                    f"{timing.backfill_cpu:.1f} s, service {timing.service_cpu:.1f} s; peak RSS: "
+                    f"backfill {timing.backfill_rss_mib:.0f} MiB, service "
+                    f"{timing.service_rss_mib:.0f} MiB ({timing.summary})"
                 )
         median = statistics.median(t.wall for t in firsts)
         bound = statistics.median(max(t.backfill_cpu, t.service_cpu) for t in firsts)

@@ -29,6 +29,7 @@ lexical forms stay correct because ``DELETE DATA`` matches by that same value.
 
 from __future__ import annotations
 
+import logging
 import threading
 import zlib
 from collections import OrderedDict
@@ -40,10 +41,14 @@ import pyoxigraph as ox
 
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
 
+log = logging.getLogger(__name__)
+
 #: ``store_path`` value that selects a store in memory (tests, demos).
 IN_MEMORY = ":memory:"
 #: Default number of ids whose last body the store remembers (~1 KB each for ~50 triples).
 DEFAULT_REMEMBERED = 20_000
+#: Statement bytes written after which memory tables are flushed to disk (see :class:`_Flusher`).
+DEFAULT_FLUSH_BYTES = 8 * 1024 * 1024
 _STRIPES = 256
 
 
@@ -65,20 +70,36 @@ class QueryAnswer:
 class SubgraphStore:
     """Thread-safe CRUD of subgraphs on a pyoxigraph :class:`~pyoxigraph.Store`."""
 
-    def __init__(self, store: ox.Store, *, remembered: int = DEFAULT_REMEMBERED) -> None:
+    def __init__(
+        self,
+        store: ox.Store,
+        *,
+        remembered: int = DEFAULT_REMEMBERED,
+        flush_bytes: int = DEFAULT_FLUSH_BYTES,
+    ) -> None:
+        """``flush_bytes``: flush memory tables to disk in the background after this many bytes
+        of statements were written (0: only when :meth:`flush` is called)."""
         self._store = store
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         self._count_lock = threading.Lock()
         self._recent = _Recent(remembered)
+        self._flusher = _Flusher(store, flush_bytes)
         self._count = sum(
             1 for graph in store.named_graphs() if graph.value.startswith(SUBGRAPH_GRAPH_PREFIX)
         )
 
     @classmethod
-    def open(cls, store_path: str, *, remembered: int = DEFAULT_REMEMBERED) -> SubgraphStore:
+    def open(
+        cls,
+        store_path: str,
+        *,
+        remembered: int = DEFAULT_REMEMBERED,
+        flush_bytes: int = DEFAULT_FLUSH_BYTES,
+    ) -> SubgraphStore:
         """The store at ``store_path`` (a directory, created if missing), or in memory."""
-        store = ox.Store() if store_path == IN_MEMORY else ox.Store(store_path)
-        return cls(store, remembered=remembered)
+        if store_path == IN_MEMORY:
+            return cls(ox.Store(), remembered=remembered, flush_bytes=0)
+        return cls(ox.Store(store_path), remembered=remembered, flush_bytes=flush_bytes)
 
     def count(self) -> int:
         """Number of subgraphs held."""
@@ -114,12 +135,15 @@ class SubgraphStore:
             if not exists:
                 # N-Triples into the graph: one transaction, parsed in Rust, no Python objects.
                 self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+                self._flusher.wrote(len(data))
                 with self._count_lock:
                     self._count += 1
                 result = PutResult.CREATED
             else:
                 old = previous.lines() if previous is not None else self._stored_lines(graph)
                 wrote = self._replace(graph, old, data)
+                if wrote:
+                    self._flusher.wrote(len(data))
                 result = PutResult.REPLACED if wrote else PutResult.UNCHANGED
             self._recent.put(subgraph_id, body_digest, data)
             return result
@@ -166,7 +190,9 @@ class SubgraphStore:
         return b"\n".join(sorted(lines))
 
     def flush(self) -> None:
-        """Write memory tables to disk (done on shutdown so the next start replays less log)."""
+        """Write memory tables to disk now (done on shutdown so the next start replays less
+        log), after any flush under way in the background."""
+        self._flusher.join()
         self._store.flush()
 
     # -- internals ---------------------------------------------------------------------------
@@ -249,6 +275,52 @@ class _Written:
 
     def lines(self) -> frozenset[bytes] | None:
         return _lines(zlib.decompress(self.compressed))
+
+
+class _Flusher:
+    """Flushes the store's memory tables to disk in a background thread every ``every`` bytes of
+    statements written.
+
+    Why: RocksDB (as Oxigraph configures it) lets its memory tables grow to several hundred MB
+    before flushing on its own — measured, 22,000 typical subgraphs written one per transaction
+    took the process from 250 to 1,050 MB — which would get the service OOM-killed under the
+    limits of deploy/. Flushing every 8 MB of statements (~1,500 subgraphs) keeps that growth
+    near 70 MB and costs no wall time, since a flush (~0.5 s) runs beside the writes (it
+    releases the GIL) instead of in front of them. Durability does not depend on it: the write-
+    ahead log already holds every acknowledged write.
+    """
+
+    def __init__(self, store: ox.Store, every: int) -> None:
+        self._store = store
+        self._every = every
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def wrote(self, size: int) -> None:
+        if self._every <= 0:
+            return
+        with self._lock:
+            self._pending += size
+            if self._pending < self._every or (
+                self._thread is not None and self._thread.is_alive()
+            ):
+                return
+            self._pending = 0
+            self._thread = threading.Thread(target=self._flush, name="store-flush", daemon=True)
+            self._thread.start()
+
+    def join(self) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _flush(self) -> None:
+        try:
+            self._store.flush()
+        except OSError:
+            # Not fatal: RocksDB flushes by itself later, and the log keeps every write.
+            log.warning("background flush of the store failed", exc_info=True)
 
 
 class _Recent:

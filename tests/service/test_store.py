@@ -213,3 +213,46 @@ def test_unchanged_by_value_after_a_restart(tmp_path: Path) -> None:
     other = [ox.Triple(s, p, ox.Literal("2.6E-1", datatype=double))]
     assert reopened.put("c:n", other) is PutResult.REPLACED
     assert set(reopened.get("c:n") or []) == canonical(other)
+
+
+class _CountingStore:
+    """Stands in for pyoxigraph's Store where only flush() is called: counts the calls."""
+
+    def __init__(self) -> None:
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def test_memory_tables_are_flushed_in_the_background_every_so_many_bytes() -> None:
+    from kg_exporter.service.store import _Flusher
+
+    counting = _CountingStore()
+    flusher = _Flusher(counting, 100)  # type: ignore[arg-type]
+    flusher.wrote(60)
+    flusher.join()
+    assert counting.flushes == 0
+    flusher.wrote(60)
+    flusher.join()
+    assert counting.flushes == 1
+    for _ in range(3):
+        flusher.wrote(100)
+        flusher.join()
+    assert counting.flushes == 4
+    off = _Flusher(counting, 0)  # type: ignore[arg-type]
+    off.wrote(10**9)
+    off.join()
+    assert counting.flushes == 4
+
+
+def test_a_store_flushing_after_every_write_keeps_everything(tmp_path: Path) -> None:
+    store = SubgraphStore.open(str(tmp_path / "store"), flush_bytes=1)
+    for index in range(30):
+        store.put(f"c:w{index}", triples(f"w{index}"))
+        store.put(f"c:w{index}", triples(f"w{index}", phase="Failed"))
+    store.flush()
+    dumped = store.dump()
+    del store
+    reopened = SubgraphStore.open(str(tmp_path / "store"))
+    assert reopened.count() == 30 and reopened.dump() == dumped
