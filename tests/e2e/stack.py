@@ -8,6 +8,7 @@ counters), so the tests see exactly what a reader of the graph would.
 from __future__ import annotations
 
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -33,6 +34,8 @@ class Process:
         self.url = url
         self.log = log
         self.ready_path = ready_path
+        #: How its HTTPS certificate is checked (a context trusting the test's CA).
+        self.verify: ssl.SSLContext | bool = True
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
@@ -40,7 +43,7 @@ class Process:
             self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         try:
             wait_until(
-                lambda: self.alive and http_ok(self.url + self.ready_path),
+                lambda: self.alive and http_ok(self.url + self.ready_path, self.verify),
                 timeout=timeout,
                 what=self.name,
             )
@@ -74,9 +77,12 @@ class Process:
 
 
 class MetadataService(Process):
-    """The reference service on a fixed port, so it can be stopped and started again in place."""
+    """The reference service on a fixed port, so it can be stopped and started again in place;
+    over HTTPS with ``tls=(certificate, key, CA that signed it)``."""
 
-    def __init__(self, store: Path, log: Path) -> None:
+    def __init__(
+        self, store: Path, log: Path, *, tls: tuple[Path, Path, Path] | None = None
+    ) -> None:
         port = free_port()
         argv = [
             sys.executable,
@@ -87,17 +93,29 @@ class MetadataService(Process):
             "--listen",
             f"127.0.0.1:{port}",
         ]
+        scheme = "http"
+        if tls is not None:
+            argv += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+            scheme = "https"
         super().__init__(
-            "metadata-service", argv, url=f"http://127.0.0.1:{port}", log=log, ready_path="/healthz"
+            "metadata-service",
+            argv,
+            url=f"{scheme}://127.0.0.1:{port}",
+            log=log,
+            ready_path="/healthz",
         )
+        if tls is not None:
+            self.verify = ssl.create_default_context(cafile=str(tls[2]))
 
     def ids(self, prefix: str = "") -> list[str]:
-        response = httpx.get(f"{self.url}/subgraph", params={"prefix": prefix}, timeout=5)
+        response = httpx.get(
+            f"{self.url}/subgraph", params={"prefix": prefix}, timeout=5, verify=self.verify
+        )
         response.raise_for_status()
         return sorted(response.json())
 
     def document(self, subgraph_id: str) -> dict[str, Any] | None:
-        response = httpx.get(f"{self.url}/subgraph/{subgraph_id}", timeout=5)
+        response = httpx.get(f"{self.url}/subgraph/{subgraph_id}", timeout=5, verify=self.verify)
         if response.status_code == 404:
             return None
         response.raise_for_status()
@@ -122,7 +140,7 @@ class MetadataService(Process):
 
     def requests(self, method: str = "PUT") -> int:
         """Requests of ``method`` on /subgraph/{id} the service has answered, any status."""
-        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        text = httpx.get(f"{self.url}/metrics", timeout=5, verify=self.verify).text
         total = 0.0
         for line in text.splitlines():
             if (

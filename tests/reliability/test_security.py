@@ -1,5 +1,9 @@
-"""Bearer token rotation between ``kg-exporter run`` and a Metadata Service that requires a token:
-the token files are replaced while both run; no token ever appears in a log line or a document."""
+"""Security between ``kg-exporter run`` and the Metadata Service: bearer token rotation (the token
+files are replaced while both run), and TLS with a CA the test makes (a daemon trusting another CA
+fails closed). No token and no private key ever appears in a log line or a document.
+
+That the reference service with a token refuses every unauthenticated read and write (each route
+and method, no token or a wrong one: 401, store unchanged) is ``tests/service/test_auth.py``."""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ import pytest
 from tests.e2e.stack import MetadataService
 from tests.fakekube import FakeKube
 from tests.reliability.conftest import SinkDaemon
-from tests.reliability.truth import Churn, compare, settle
+from tests.reliability.truth import Churn, compare, healthz, settle
+from tests.support.tls import Pki, make_pki, secret_lines
 
 
 def canary() -> str:
@@ -64,7 +69,7 @@ def leaks(paths: list[Path], secrets_: list[str]) -> list[str]:
 
 def documents_text(ms: MetadataService, token: str) -> str:
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=ms.url, timeout=10, headers=headers) as client:
+    with httpx.Client(base_url=ms.url, timeout=10, headers=headers, verify=ms.verify) as client:
         ids = client.get("/subgraph", params={"prefix": "cluster1:"}).json()
         return "\n".join(client.get(f"/subgraph/{i}").text for i in ids)
 
@@ -125,3 +130,93 @@ def test_writes_during_a_staggered_rotation_are_not_lost(
     time.sleep(4.0)  # twice the harness's longest per-key retry delay
     diffs = compare(ms, fake_kube, churn, token=new)
     assert not diffs, diffs
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    """A CA, a server certificate for IP:127.0.0.1 it signed, and an unrelated second CA."""
+    return make_pki(tmp_path / "pki")
+
+
+@pytest.fixture
+def tls_service(tmp_path: Path, tokens: Tokens, pki: Pki) -> Iterator[MetadataService]:
+    service = MetadataService(
+        tmp_path / "tls-store",
+        tmp_path / "tls-service.log",
+        tls=(pki.server_cert, pki.server_key, pki.ca_cert),
+    )
+    service.argv += ["--token-file", str(tokens.service_file)]
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def api_requests(ms: MetadataService) -> int:
+    """Requests the service answered on /subgraph and /sparql (any method, any status)."""
+    text = httpx.get(f"{ms.url}/metrics", timeout=5, verify=ms.verify).text
+    return int(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("kg_metadata_service_requests_total{")
+            and ('route="/subgraph' in line or 'route="/sparql' in line)
+        )
+    )
+
+
+def test_tls_with_the_tests_ca_and_a_daemon_trusting_another_ca_fails_closed(
+    fake_kube: FakeKube,
+    tls_service: MetadataService,
+    tokens: Tokens,
+    pki: Pki,
+    tmp_path: Path,
+    launch: Callable[..., SinkDaemon],
+    figures: dict[str, object],
+) -> None:
+    ms = tls_service
+    assert ms.url.startswith("https://127.0.0.1:")
+    churn = Churn(fake_kube, deployments=30, jobs=5, seed=443)
+    churn.create_all()
+    trusting = {"ca_bundle": str(pki.ca_cert), "token_file": str(tokens.daemon_file)}
+    daemon = launch(ms.url, sink=trusting)
+    settle(ms, fake_kube, churn, within=30, token=tokens.first)
+    churn.run(150, over=3.0)
+    took = settle(ms, fake_kube, churn, within=30, poll=0.25, token=tokens.first)
+    assert daemon.stop() == 0
+    written = churn.transitions
+
+    # A daemon trusting an unrelated CA: it must not talk to this server at all.
+    stored_before, requests_before = documents_text(ms, tokens.first), api_requests(ms)
+    churn.run(60)  # changes it would write if it did
+    offset = len(daemon.log_text())  # both daemons log to the same file
+    mistrusting = {**trusting, "ca_bundle": str(pki.other_ca_cert)}
+    wrong = launch(ms.url, sink=mistrusting, ready=False, drain_deadline_seconds=1.0)
+    time.sleep(5.0)
+    assert wrong.alive and healthz(wrong.url) == 200, "live"
+    readyz = httpx.get(wrong.url + "/readyz", timeout=5)
+    assert readyz.status_code == 503, "not ready: the sink fails"
+    assert "CERTIFICATE_VERIFY_FAILED" in " ".join(readyz.json()["reasons"]), readyz.text
+    assert api_requests(ms) == requests_before, "no request reached the service"
+    assert documents_text(ms, tokens.first) == stored_before, "nothing written"
+    assert compare(ms, fake_kube, churn, token=tokens.first), "the 60 changes stay unwritten"
+    log = wrong.log_text()[offset:]
+    errors = [line for line in log.splitlines() if "certificate verify failed" in line]
+    assert errors, log[-3000:]
+    assert "Traceback" not in log
+    assert wrong.stop() == 0
+
+    secrets_ = [tokens.first, *[line for key in pki.keys for line in secret_lines(key)]]
+    logs = sorted(tmp_path.glob("*.log"))
+    assert {p.name for p in logs} >= {"daemon.log", "tls-service.log"}
+    assert not leaks(logs, secrets_)
+    stored = documents_text(ms, tokens.first)
+    assert not [s for s in secrets_ if s in stored]
+    figures.update(
+        transitions_over_tls=written,
+        settled_after_s=round(took, 1),
+        unwritten_with_wrong_ca=churn.transitions - written,
+        verify_errors_logged=len(errors),
+        secrets_checked=len(secrets_),
+    )

@@ -117,7 +117,7 @@ def stored(ms: MetadataService, token: str | None = None) -> dict[str, tuple[str
     """Every stored workload subgraph → (phase, outcome), read back over HTTP."""
     out: dict[str, tuple[str, str | None]] = {}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with httpx.Client(base_url=ms.url, timeout=10, headers=headers) as client:
+    with httpx.Client(base_url=ms.url, timeout=10, headers=headers, verify=ms.verify) as client:
         ids = client.get("/subgraph", params={"prefix": PREFIX}).json()
         for sid in ids:
             document = client.get(f"/subgraph/{sid}").json()
