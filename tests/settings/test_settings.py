@@ -51,6 +51,7 @@ def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ("rate_window: 5 minutes", "rate_window"),
         ("sink: {kind: ftp}", "sink.kind"),
         ("sink: {timeout_seconds: -1}", "sink.timeout_seconds"),
+        ("daemon: {rejected_retry_max_seconds: 0}", "daemon.rejected_retry_max_seconds"),
         ("template_dir: /does/not/exist", "template_dir"),
         ("no_such_setting: 1", "no_such_setting"),
     ],
