@@ -115,7 +115,7 @@ async def _serve(
     finally:
         await runner.cleanup()
         with contextlib.suppress(OSError):
-            store.flush()
+            store.close()
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -36,6 +36,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import cast
 
 import pyoxigraph as ox
 
@@ -195,6 +196,14 @@ class SubgraphStore:
         self._flusher.join()
         self._store.flush()
 
+    def close(self) -> None:
+        """Flush, then let go of the store now: its files and its directory lock are released at
+        once rather than whenever the garbage collector gets to it (an aiohttp app holding this
+        object sits in reference cycles). Any later call raises RuntimeError."""
+        self.flush()
+        self._store = cast(ox.Store, _Closed())
+        self._flusher = _Flusher(self._store, 0)
+
     # -- internals ---------------------------------------------------------------------------
 
     def _stored_lines(self, graph: ox.NamedNode) -> frozenset[bytes] | None:
@@ -292,6 +301,13 @@ class _Written:
 
     def lines(self) -> frozenset[bytes] | None:
         return _lines(zlib.decompress(self.compressed))
+
+
+class _Closed:
+    """Stands where the store was after :meth:`SubgraphStore.close`: every use is an error."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError("the subgraph store is closed")
 
 
 class _Flusher:

@@ -47,6 +47,7 @@ async def _running(
         # The client first: a connection it keeps alive would hold the server's close.
         await client.aclose()
         await server.close()
+        store.close()
 
 
 @pytest.fixture

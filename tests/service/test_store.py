@@ -256,3 +256,15 @@ def test_a_store_flushing_after_every_write_keeps_everything(tmp_path: Path) -> 
     del store
     reopened = SubgraphStore.open(str(tmp_path / "store"))
     assert reopened.count() == 30 and reopened.dump() == dumped
+
+
+def test_a_closed_store_releases_its_directory_and_refuses_use(tmp_path: Path) -> None:
+    store = SubgraphStore.open(str(tmp_path / "store"))
+    store.put("c:w", triples())
+    store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        store.get("c:w")
+    # RocksDB's lock is released at once: the directory opens again while the object lives.
+    again = SubgraphStore.open(str(tmp_path / "store"))
+    assert again.count() == 1
+    again.close()
