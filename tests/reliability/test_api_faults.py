@@ -27,7 +27,7 @@ def test_watches_cut_every_few_hundred_events_and_a_410_storm(
     figures: dict[str, object],
 ) -> None:
     ms = metadata_service
-    churn = Churn(fake_kube, deployments=100, jobs=10, seed=410)
+    churn = Churn(fake_kube, deployments=100, jobs=10, statefulsets=20, nodes=10, seed=410)
     churn.create_all()
     daemon = launch(ms.url)
     settle(ms, fake_kube, churn, within=30)
@@ -68,7 +68,7 @@ def test_api_server_unreachable(
     figures: dict[str, object],
 ) -> None:
     ms = metadata_service
-    churn = Churn(fake_kube, deployments=100, jobs=10, seed=10)
+    churn = Churn(fake_kube, deployments=100, jobs=10, statefulsets=20, nodes=10, seed=10)
     churn.create_all()
     daemon = launch(ms.url)
     settle(ms, fake_kube, churn, within=30)
@@ -105,7 +105,7 @@ def test_daemon_sigkilled_ten_times_during_a_stream_of_changes(
     figures: dict[str, object],
 ) -> None:
     ms = metadata_service
-    churn = Churn(fake_kube, deployments=80, jobs=10, seed=9)
+    churn = Churn(fake_kube, deployments=80, jobs=10, statefulsets=20, nodes=10, seed=9)
     churn.create_all()
     rng = random.Random(99)
     stop = threading.Event()

@@ -44,7 +44,7 @@ def test_half_the_requests_answered_503(
     figures: dict[str, object],
 ) -> None:
     ms = metadata_service
-    churn = Churn(fake_kube, deployments=60, jobs=10, seed=503)
+    churn = Churn(fake_kube, deployments=60, jobs=10, statefulsets=20, nodes=10, seed=503)
     churn.create_all()
     rng = random.Random(7)
     lock = threading.Lock()
@@ -103,7 +103,7 @@ def test_metadata_service_down_30_s_during_2000_transitions(
     figures: dict[str, object],
 ) -> None:
     ms = metadata_service
-    churn = Churn(fake_kube, deployments=200, jobs=20, seed=30)
+    churn = Churn(fake_kube, deployments=200, jobs=20, statefulsets=40, nodes=20, seed=30)
     churn.create_all()
     daemon = launch(ms.url)
     settle(ms, fake_kube, churn, within=60)

@@ -1,11 +1,14 @@
 """Ground truth and a seeded stream of lifecycle changes.
 
-A :class:`Churn` owns a population of Deployments and Jobs in FakeKube, all started (and written)
-first, then drives random starts, stops, deletions and Job completions through FakeKube. Since
-every workload was running once, the fake API's final state alone says what the Metadata Service
-must hold: a Deployment with an available replica is running, any other (scaled to 0 or deleted)
-is stopped; a Job is running until it completes, then stopped with its outcome. :func:`compare`
-checks every stored workload subgraph against that, exactly: no extra, none missing, none stale.
+A :class:`Churn` owns a population of Deployments, Jobs and (optionally) StatefulSets and Nodes in
+FakeKube, all started (and written) first, then drives random starts, stops, deletions, Job
+completions and nodes leaving and joining through FakeKube. Since every object was running once,
+the fake API's final state alone says what the Metadata Service must hold: a Deployment with an
+available replica (a StatefulSet with a ready one) is running, any other (scaled to 0 or deleted)
+is stopped; a Job is running until it completes, then stopped with its outcome; a Node is running
+while it exists, stopped once it left, and the glaciation node lists exactly the nodes that
+exist. :func:`compare` checks every stored workload and node subgraph against that, exactly: no
+extra, none missing, none stale.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from pathlib import Path
 
 import httpx
 
-from tests.daemon.objects import JOB_STARTED, deployment, job, job_finished
+from tests.daemon.objects import JOB_STARTED, deployment, job, job_finished, node, statefulset
 from tests.e2e.stack import MetadataService
 from tests.fakekube import FakeKube
 
 PREFIX = "cluster1:workload:"
+NODE_PREFIX = "cluster1:node:"
+GNODE = "cluster1:glaciation-node:glaciation-node1"
 
 
 def dep_id(name: str) -> str:
@@ -37,48 +42,98 @@ def job_id(name: str) -> str:
     return f"{PREFIX}job:default:{name}"
 
 
+def sts_id(name: str) -> str:
+    return f"{PREFIX}statefulset:default:{name}"
+
+
+def node_id(name: str) -> str:
+    return f"{NODE_PREFIX}{name}"
+
+
+#: Per workload kind: its replica count that means started, and its subgraph id.
+_REPLICAS = {"Deployment": "availableReplicas", "StatefulSet": "readyReplicas"}
+
+
 class Churn:
-    def __init__(self, fake: FakeKube, *, deployments: int, jobs: int = 0, seed: int = 1) -> None:
+    def __init__(
+        self,
+        fake: FakeKube,
+        *,
+        deployments: int,
+        jobs: int = 0,
+        statefulsets: int = 0,
+        nodes: int = 0,
+        seed: int = 1,
+    ) -> None:
         self.fake = fake
         self.rng = random.Random(seed)
         self.deployments = [f"d{i:04d}" for i in range(deployments)]
         self.jobs = [f"j{i:04d}" for i in range(jobs)]
-        self.live = set(self.deployments)
-        self.running = set(self.deployments)
+        self.statefulsets = [f"s{i:04d}" for i in range(statefulsets)]
+        self.nodes = [f"n{i:03d}" for i in range(nodes)]
+        self.live = set(self.deployments) | set(self.statefulsets)
+        self.running = set(self.live)
         self.open_jobs = set(self.jobs)
+        self.present_nodes = set(self.nodes)
         self.transitions = 0
 
+    def kind(self, name: str) -> str:
+        return "StatefulSet" if name.startswith("s") else "Deployment"
+
     def create_all(self) -> None:
+        for name in self.nodes:
+            self.fake.create(node(name))
         for name in self.deployments:
             self.fake.create(deployment(name))
             self.fake.patch_status("Deployment", "default", name, {"availableReplicas": 1})
+        for name in self.statefulsets:
+            self.fake.create(statefulset(name))
+            self.fake.patch_status(
+                "StatefulSet", "default", name, {"replicas": 1, "readyReplicas": 1}
+            )
         for name in self.jobs:
             self.fake.create(job(name))
             self.fake.patch_status("Job", "default", name, JOB_STARTED)
 
     def step(self) -> None:
         """One lifecycle transition, chosen at random."""
+        if self.nodes and self.rng.random() < 0.05:
+            # A node leaves, or one that left joins again (never fewer than half).
+            gone = sorted(set(self.nodes) - self.present_nodes)
+            if gone and (
+                len(self.present_nodes) <= len(self.nodes) // 2 or self.rng.random() < 0.5
+            ):
+                name = self.rng.choice(gone)
+                self.fake.create(node(name))
+                self.present_nodes.add(name)
+            else:
+                name = self.rng.choice(sorted(self.present_nodes))
+                self.fake.delete("Node", None, name)
+                self.present_nodes.discard(name)
+            self.transitions += 1
+            return
         roll = self.rng.random()
         if self.open_jobs and roll < 0.05:
             name = self.rng.choice(sorted(self.open_jobs))
             outcome = self.rng.choice(["succeeded", "failed"])
             self.fake.patch_status("Job", "default", name, job_finished(outcome))
             self.open_jobs.discard(name)
-        elif len(self.live) > len(self.deployments) // 2 and roll < 0.07:
+        elif len(self.live) > (len(self.deployments) + len(self.statefulsets)) // 2 and roll < 0.07:
             name = self.rng.choice(sorted(self.live))
-            self.fake.delete("Deployment", "default", name)
+            self.fake.delete(self.kind(name), "default", name)
             self.live.discard(name)
             self.running.discard(name)
         else:
             name = self.rng.choice(sorted(self.live))
-            if name in self.running:
-                self.fake.scale("Deployment", "default", name, 0)
-                self.fake.patch_status("Deployment", "default", name, {"availableReplicas": 0})
-                self.running.discard(name)
-            else:
-                self.fake.scale("Deployment", "default", name, 1)
-                self.fake.patch_status("Deployment", "default", name, {"availableReplicas": 1})
+            kind = self.kind(name)
+            replicas = 0 if name in self.running else 1
+            self.fake.scale(kind, "default", name, replicas)
+            status = {"replicas": replicas, _REPLICAS[kind]: replicas}
+            self.fake.patch_status(kind, "default", name, status)
+            if replicas:
                 self.running.add(name)
+            else:
+                self.running.discard(name)
         self.transitions += 1
 
     def run(self, count: int, *, over: float = 0.0) -> None:
@@ -100,6 +155,13 @@ def ground_truth(fake: FakeKube, churn: Churn) -> dict[str, tuple[str, str | Non
         obj = present.get(name)
         available = (obj or {}).get("status", {}).get("availableReplicas") or 0
         expected[dep_id(name)] = ("running" if available >= 1 else "stopped", None)
+    sets = {o["metadata"]["name"]: o for o in fake.list_objects("StatefulSet", "default")}
+    for name in churn.statefulsets:
+        ready = (sets.get(name) or {}).get("status", {}).get("readyReplicas") or 0
+        expected[sts_id(name)] = ("running" if ready >= 1 else "stopped", None)
+    nodes = {o["metadata"]["name"] for o in fake.list_objects("Node", None)}
+    for name in churn.nodes:
+        expected[node_id(name)] = ("running" if name in nodes else "stopped", None)
     jobs = {o["metadata"]["name"]: o for o in fake.list_objects("Job", "default")}
     for name in churn.jobs:
         conditions = (jobs.get(name) or {}).get("status", {}).get("conditions") or []
@@ -118,7 +180,10 @@ def stored(ms: MetadataService, token: str | None = None) -> dict[str, tuple[str
     out: dict[str, tuple[str, str | None]] = {}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=ms.url, timeout=10, headers=headers, verify=ms.verify) as client:
-        ids = client.get("/subgraph", params={"prefix": PREFIX}).json()
+        ids = [
+            *client.get("/subgraph", params={"prefix": PREFIX}).json(),
+            *client.get("/subgraph", params={"prefix": NODE_PREFIX}).json(),
+        ]
         for sid in ids:
             document = client.get(f"/subgraph/{sid}").json()
             for node in document.get("@graph", []):
@@ -146,6 +211,12 @@ def compare(
     for sid in sorted((set(want) | set(have)) - ignore):
         if want.get(sid) != have.get(sid):
             diffs.append(f"{sid}: stored {have.get(sid)}, truth {want.get(sid)}")
+    if churn.nodes:
+        members = sorted(o["metadata"]["name"] for o in fake.list_objects("Node", None))
+        assert token is None, "node checks read the glaciation node without a token"
+        listed = ms.members(GNODE)
+        if listed != members:
+            diffs.append(f"{GNODE}: lists {listed}, truth {members}")
     return diffs
 
 
