@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from procfs import cpu_seconds, memory_mib
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 30.0
@@ -132,13 +133,6 @@ class Service:
         self.stop()
         raise RuntimeError(f"the service did not start; see {log}")
 
-    def peak_rss_mib(self) -> float:
-        """The service's peak resident memory so far (VmHWM, Linux), in MiB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -160,22 +154,16 @@ class Timing:
     service_rss_mib: float = float("nan")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a live process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def timed_backfill(command: list[str], service: Service) -> Timing:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    service_before = _cpu_seconds(service.process.pid)
+    service_before = cpu_seconds(service.process.pid)
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
-        service_cpu = _cpu_seconds(service.process.pid) - service_before
+        service_cpu = cpu_seconds(service.process.pid) - service_before
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
@@ -188,7 +176,7 @@ def timed_backfill(command: list[str], service: Service) -> Timing:
         service_cpu,
         summary,
         backfill_rss_mib=usage.ru_maxrss / 1024,  # KiB on Linux
-        service_rss_mib=service.peak_rss_mib(),
+        service_rss_mib=memory_mib(service.process.pid)[1],
     )
 
 

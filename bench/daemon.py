@@ -34,7 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.daemon_stack import Stack, queue_empty, rss_mb  # noqa: E402
+from bench.daemon_stack import Stack, queue_empty  # noqa: E402
+from bench.procfs import memory_mib  # noqa: E402
 
 WID = "cluster1:workload:deployment:default:{}"
 TID = "cluster1:workload-telemetry:deployment:default:{}"
@@ -188,7 +189,7 @@ def memory_run(args: argparse.Namespace) -> tuple[float, float]:
             time.sleep(0.2)
         written = time.monotonic() - started
         time.sleep(2.0)
-        current, peak = rss_mb(stack.daemon.pid)
+        current, peak = memory_mib(stack.daemon.pid)
     print(
         f"  run: {args.count} workloads tracked and written in {written:.1f} s; "
         f"RSS {current:.0f} MiB (peak {peak:.0f} MiB)",

@@ -109,15 +109,6 @@ def start_daemon(kubeconfig: Path, sink_url: str, workdir: Path, **daemon: Any) 
     return Proc(argv, workdir / "daemon.log", url + "/readyz"), url
 
 
-def rss_mb(pid: int) -> tuple[float, float]:
-    """(current, peak) resident set size of ``pid`` in MiB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-
-
 def queue_empty(daemon_url: str) -> bool:
     text = httpx.get(daemon_url + "/metrics", timeout=5).text
     depth = 0.0

@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import math
-import os
 import statistics
 import sys
 import tempfile
@@ -33,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procfs import cpu_seconds  # noqa: E402
 from kg_exporter.settings import SinkSettings  # noqa: E402
 from kg_exporter.sink import Sink, open_sink  # noqa: E402
 from tests.sink.servers import Server, oxigraph_server, reference_service  # noqa: E402
@@ -76,15 +75,6 @@ class Measured:
     server_us: float  # ... in the server process, its threads included (nan when unknown)
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its threads (Linux /proc; nan elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def put_all(
     sink: Sink,
     ids: list[str],
@@ -98,11 +88,11 @@ async def put_all(
         async with limit:
             await sink.put(ids[index], documents[index])
 
-    server_start, client_start = process_cpu_seconds(server_pid), time.process_time()
+    server_start, client_start = cpu_seconds(server_pid), time.process_time()
     start = time.perf_counter()
     await asyncio.gather(*(put(index) for index in range(len(ids))))
     elapsed = time.perf_counter() - start
-    server = process_cpu_seconds(server_pid) - server_start
+    server = cpu_seconds(server_pid) - server_start
     client = time.process_time() - client_start
     return Measured(len(ids) / elapsed, client / len(ids) * 1e6, server / len(ids) * 1e6)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import statistics
 import sys
 import tempfile
@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from backfill import node, workload  # noqa: E402
+from procfs import cpu_seconds  # noqa: E402
 
 from kg_exporter.render.renderer import Renderer  # noqa: E402
 from kg_exporter.service.store import IN_MEMORY, SubgraphStore  # noqa: E402
@@ -49,22 +50,17 @@ def bodies(workloads: int, nodes: int) -> list[bytes]:
     return [json.dumps(s.document, separators=(",", ":")).encode() for s in subgraphs]
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def create_all(location: str, triples: list[list]) -> tuple[float, float]:  # type: ignore[type-arg]
     """(CPU s, wall s) to create every subgraph in a fresh store at ``location``."""
     store = SubgraphStore.open(location)
-    cpu, wall = cpu_seconds(), time.perf_counter()
+    cpu, wall = cpu_seconds(os.getpid()), time.perf_counter()
     for index, subgraph in enumerate(triples):
         store.put(f"bench:{index}", subgraph)
     store.flush()
     wall = time.perf_counter() - wall
     if location != IN_MEMORY:
         time.sleep(SETTLE_SECONDS)
-    cpu = cpu_seconds() - cpu
+    cpu = cpu_seconds(os.getpid()) - cpu
     store.close()
     return cpu, wall
 
@@ -76,9 +72,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     documents = bodies(args.workloads, args.nodes)
-    started = cpu_seconds()
+    started = cpu_seconds(os.getpid())
     triples = [parse_document(body) for body in documents]
-    parse = cpu_seconds() - started
+    parse = cpu_seconds(os.getpid()) - started
     count = sum(len(t) for t in triples)
     print(
         f"{len(documents):,} subgraphs ({args.workloads:,} workloads, {args.nodes:,} nodes), "

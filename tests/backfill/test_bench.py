@@ -3,24 +3,11 @@ reproduced."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import run_bench
 
 
 def test_the_benchmark_runs_end_to_end_at_a_small_size() -> None:
-    small = ["--workloads", "30", "--nodes", "3", "--runs", "1", "--again"]
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "backfill.py"), *small],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = run_bench("backfill.py", "--workloads", "30", "--nodes", "3", "--runs", "1", "--again")
     assert lines[0].startswith("30 workloads + 3 nodes = 68 subgraphs")
     assert "(68 written, 0 unchanged, 0 failed" in lines[1]
     assert lines[2].startswith("  again 1:")

@@ -8,6 +8,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -74,3 +75,18 @@ def running(
             process.wait()
         if log is not None and out is not subprocess.DEVNULL:
             out.close()  # type: ignore[union-attr]
+
+
+def run_bench(script: str, *args: str, timeout: float = 120) -> list[str]:
+    """The stdout lines of ``python bench/<script> ARGS`` (a small size of a benchmark, so the
+    figure it prints stays reproducible); fails with its stderr when it exits non-zero."""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, str(root / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
