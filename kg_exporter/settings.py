@@ -21,6 +21,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from kg_exporter.errors import SettingsError
+from kg_exporter.kinds.entry import KindEntry
 
 ENV_PREFIX = "KG_EXPORTER_"
 
@@ -288,6 +289,16 @@ class Settings(BaseSettings):
     label_selector: str | None = Field(
         None, description="Kubernetes label selector restricting which workloads are watched."
     )
+    kinds: tuple[KindEntry, ...] = Field(
+        (),
+        description="Workload kinds to add, or to replace bundled ones of the same `kind` (see "
+        "docs/kinds.md). Applied after `kinds_config`.",
+    )
+    kinds_config: Path | None = Field(
+        None,
+        description="A YAML file of kind entries (`kinds: [...]`), applied over the bundled "
+        "kinds: one file per cluster flavour, shared between deployments.",
+    )
     sink: SinkSettings = Field(default_factory=SinkSettings, description="Where subgraphs go.")
     leader: LeaderSettings = Field(
         default_factory=LeaderSettings, description="Leader election between replicas."
@@ -366,6 +377,10 @@ def load_settings(
             settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, source, os.environ)) from exc
+    # Compile the kinds now, so a bad rule is a settings error before anything starts.
+    from kg_exporter.kinds.registry import registry_for
+
+    registry_for(settings)
     return settings
 
 

@@ -22,7 +22,7 @@ from kubernetes_asyncio.client import ApiClient
 from prometheus_client import CollectorRegistry
 
 from kg_exporter.identity import SubgraphKind, encode_segment
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND
 from kg_exporter.metrics import DaemonMetrics
 from kg_exporter.queue import Backoff, KeyBackoff, Workers, WorkQueue
 from kg_exporter.render.renderer import Renderer
@@ -65,12 +65,15 @@ class Daemon:
             return rfc3339(clock.now())
 
         self.sink = sink
+        # The kinds are compiled once, here, and shared by everything that needs them.
+        renderer = renderer if renderer is not None else Renderer(settings)
+        self.kinds = renderer.kinds
         self.metrics = DaemonMetrics(registry if registry is not None else CollectorRegistry())
         self.health = Health(clock.monotonic)
-        self.workloads = WorkloadTable(now)
+        self.workloads = WorkloadTable(now, self.kinds)
         self.nodes = NodeTable(now)
         self.queue: WorkQueue[WorkKey] = WorkQueue()
-        self.targets: list[Target] = targets_for(settings)
+        self.targets: list[Target] = targets_for(settings, self.kinds)
         self.dispatcher = Dispatcher(
             self.workloads,
             self.nodes,
@@ -80,7 +83,7 @@ class Daemon:
             glaciation=glaciation_key(settings.glaciation_node_id),
         )
         self.writer = Writer(
-            renderer if renderer is not None else Renderer(settings),
+            renderer,
             sink,
             self.workloads,
             self.nodes,
@@ -123,7 +126,7 @@ class Daemon:
     def _observe(self) -> None:
         metrics, queue = self.metrics, self.queue
         metrics.watch_queue(lambda: len(queue), lambda: queue.waiting, lambda: queue.processing)
-        for kind in WORKLOAD_KINDS:
+        for kind in self.kinds:
             metrics.tracked.labels(kind).set_function(partial(self._count, kind))
         metrics.tracked.labels(NODE_KIND).set_function(lambda: float(len(self.nodes)))
         metrics.ready.set_function(lambda: 1.0 if self.health.ready else 0.0)

@@ -15,10 +15,9 @@ from typing import Any
 
 from kg_exporter.errors import RenderError
 from kg_exporter.identity import ObjectKey
-from kg_exporter.kinds import NODE_KIND
+from kg_exporter.kinds import NODE_KIND, object_key
 from kg_exporter.metrics import DaemonMetrics
 from kg_exporter.queue import WorkQueue
-from kg_exporter.render.renderer import workload_key
 from kg_exporter.runtime.keys import WorkKey
 from kg_exporter.state.nodes import NodeRelist, NodeTable
 from kg_exporter.state.workloads import Change, Relist, Scope, WorkloadTable
@@ -70,7 +69,9 @@ class Dispatcher:
             else:
                 # The first listing's keys are queued by the reconciliation, which learns first
                 # which of them the Metadata Service already holds.
-                self._changed(relist.add(obj), queue=target not in self._pending_sync)
+                queue = target not in self._pending_sync
+                self._changed(relist.add(obj), queue=queue)
+                self._owners_changed(queue=queue)
         except RenderError as exc:
             log.warning("ignoring a listed %s: %s", target.kind, exc)
 
@@ -90,6 +91,7 @@ class Dispatcher:
             vanished = relist.finish()
             for change in relist.changes[handled:]:
                 self._changed(change)
+            self._owners_changed()
             if vanished:
                 shown = ", ".join(str(k) for k in vanished[:10])
                 more = f" and {len(vanished) - 10} more" if len(vanished) > 10 else ""
@@ -116,9 +118,11 @@ class Dispatcher:
             if target.kind == NODE_KIND:
                 self._node_event(event_type, obj)
             elif event_type is EventType.DELETED:
-                self._changed(self.workloads.delete(workload_key(obj), obj))
+                self._changed(self.workloads.delete(object_key(obj, self.workloads.kinds), obj))
+                self._owners_changed()
             else:
                 self._changed(self.workloads.apply(obj))
+                self._owners_changed()
         except RenderError as exc:
             log.warning("ignoring a %s %s event: %s", event_type.value, target.kind, exc)
 
@@ -138,6 +142,10 @@ class Dispatcher:
         self._queue.add(ObjectKey(NODE_KIND, None, name))
         if not self._pending_sync or NODE_KIND not in {t.kind for t in self._pending_sync}:
             self._queue.add(self._glaciation)
+
+    def _owners_changed(self, *, queue: bool = True) -> None:
+        for change in self.workloads.owner_changes():
+            self._changed(change, queue=queue)
 
     def _changed(self, change: Change | None, *, queue: bool = True) -> None:
         if change is None or change.after is None:

@@ -90,7 +90,10 @@ class Writer:
                 refined = Lifecycle(Phase.STOPPED, stored.started_at, desired.ended_at)
                 self._workloads.refine(key, record, desired, refined)
                 desired = refined
-        subgraphs = self._renderer.workload(decode(record.projection), lifecycle=desired)
+        inherited = [decode(p) for p in self._workloads.inherited(key)]
+        subgraphs = self._renderer.workload_from(
+            decode(record.projection), desired, inherited=inherited
+        )
         await self._put_all(subgraphs)
         self._workloads.mark_written(key, record, desired)
 
@@ -109,7 +112,7 @@ class Writer:
         document = await self._get(orphan.subgraph_id)
         if document is None:
             return
-        key = described_key(document)
+        key = described_key(document, self._workloads.kinds)
         if key is not None and self._tracked(key):
             return  # it exists again: its own key writes it
         stopped = mark_stopped(document, self._now())
@@ -123,7 +126,7 @@ class Writer:
             node = self._nodes.get(key.name)
             return node is not None and node.present
         record = self._workloads.get(key)
-        return record is not None and record.exists
+        return record is not None and record.exists and not record.folded
 
     async def _get(self, subgraph_id: str) -> dict[str, object] | None:
         try:

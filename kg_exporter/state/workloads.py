@@ -9,21 +9,30 @@ projection, so the next write carries it.
 A deleted object stays as a tombstone until its stop is written, then is forgotten: memory follows
 the objects that exist. A relist (:meth:`WorkloadTable.relist`) yields the keys that vanished while
 the watch was down, and stops them.
+
+Children (see :mod:`~kg_exporter.state.family`) are tracked like any object but a folded one never
+has a ``graph`` of its own: a change to it re-evaluates its owners, whose changes are collected for
+the caller (:meth:`WorkloadTable.owner_changes`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kg_exporter import objects as o
 from kg_exporter.identity import ObjectKey
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import Extract, KindRegistry, bundled_registry, extract, object_key
 from kg_exporter.render.facts import Lifecycle
-from kg_exporter.render.renderer import workload_key
-from kg_exporter.state.projection import encode, project_workload
+from kg_exporter.state.family import Family, Member
+from kg_exporter.state.lifecycle import Observation, Phase
+from kg_exporter.state.projection import encode
 from kg_exporter.state.transitions import advance, deleted, is_tentative
+
+log = logging.getLogger("kg_exporter.state")
+_PENDING = Observation(Phase.PENDING)
 
 
 @dataclass(slots=True)
@@ -39,6 +48,13 @@ class WorkloadRecord:
     written_known: bool
     #: False once the object is deleted: a tombstone kept until its stop is written.
     exists: bool = True
+    #: What the object itself says (its own rules), and its controlling owner of a configured kind.
+    observation: Observation = _PENDING
+    owner: ObjectKey | None = None
+    #: Part of its owner's workload: never written on its own.
+    folded: bool = False
+    #: The rule failure last logged for it (logged again only when it changes).
+    problem: str | None = None
 
     @property
     def needs_write(self) -> bool:
@@ -70,11 +86,15 @@ class Scope:
 
 
 class WorkloadTable:
-    """Records by key. ``now`` gives the current time as RFC 3339 (the injected clock)."""
+    """Records by key. ``now`` gives the current time as RFC 3339 (the injected clock); ``kinds``
+    the workload kinds (default: the bundled ones)."""
 
-    def __init__(self, now: Callable[[], str]) -> None:
+    def __init__(self, now: Callable[[], str], kinds: KindRegistry | None = None) -> None:
         self._now = now
+        self.kinds = kinds if kinds is not None else bundled_registry()
         self._records: dict[ObjectKey, WorkloadRecord] = {}
+        self.family = Family(self.kinds, self._member)
+        self._owner_changes: list[Change] = []
 
     def __len__(self) -> int:
         return len(self._records)
@@ -85,36 +105,122 @@ class WorkloadTable:
     def get(self, key: ObjectKey) -> WorkloadRecord | None:
         return self._records.get(key)
 
+    def exported(self) -> Iterator[ObjectKey]:
+        """Keys written as workloads of their own (not folded into an owner)."""
+        return iter([k for k, r in self._records.items() if not r.folded])
+
+    def _member(self, key: ObjectKey) -> Member | None:
+        record = self._records.get(key)
+        if record is None:
+            return None
+        return Member(record.observation, record.owner, record.exists)
+
+    def owner_changes(self) -> list[Change]:
+        """The changes of owners that their children's events caused since the last call."""
+        changes, self._owner_changes = self._owner_changes, []
+        return changes
+
+    def inherited(self, key: ObjectKey) -> list[bytes]:
+        """Projections of the children whose pods are ``key``'s, and of theirs, nearest first."""
+        out: list[bytes] = []
+        pending, seen = [key], {key}
+        while pending and len(seen) <= 64:
+            for child in self.family.children(pending.pop(0), pods=True):
+                record = self._records.get(child)
+                if record is not None and child not in seen:
+                    seen.add(child)
+                    out.append(record.projection)
+                    pending.append(child)
+        return out
+
+    def _report(self, record: WorkloadRecord, extracted: Extract) -> None:
+        problem = "; ".join(extracted.problems) or None
+        if problem is not None and problem != record.problem:
+            log.warning(
+                "%s: its kind's rules cannot read it (%s); it stays pending until they can",
+                extracted.key,
+                problem,
+            )
+        record.problem = problem
+
     def apply(self, obj: Mapping[str, Any], *, seen_live: bool = True) -> Change | None:
         """Record the object's current state (ADDED, MODIFIED, or listed). ``obj`` must carry its
         ``kind``. ``seen_live`` is False while the daemon's first listing is processed."""
-        key = workload_key(obj)
-        projection = project_workload(obj)
-        observed = WORKLOAD_KINDS[key.kind].observe(projection)
-        uid = o.text(o.metadata(obj).get("uid"))
+        extracted = extract(obj, self.kinds)
+        key, uid = extracted.key, extracted.uid
         now = self._now()
         record = self._records.get(key)
+        folded = self.family.is_folded(key, extracted.owner)
         if record is None:
-            graph = advance(None, observed, now, kind=key.kind, seen_live=seen_live)
-            self._records[key] = WorkloadRecord(
-                uid, encode(projection), graph, None, written_known=seen_live
+            record = WorkloadRecord(
+                uid, encode(extracted.facts), None, None, written_known=seen_live
             )
+            self._records[key] = record
+            self._adopt(record, key, extracted, folded)
+            self._report(record, extracted)
+            if folded:
+                self._reevaluate(key, record.owner, seen_live)
+                return None
+            observed = self.family.effective(key, record.observation)
+            graph = self._advance(key, None, observed, now, seen_live)
+            record.graph = graph
+            self._reevaluate(key, record.owner, seen_live)
             return Change(key, None, graph) if graph is not None else None
+        self._report(record, extracted)
         before = record.graph
         current = before
         recreated = not record.exists or (uid is not None and uid != record.uid)
         if recreated and record.exists:
             # Deleted and created again while we were not looking: the old instance ended.
             current = deleted(current, now)
-        graph = advance(current, observed, now, kind=key.kind, seen_live=seen_live)
+        previous_observation = record.observation
+        record.observation = extracted.observation
+        graph = None
+        if not folded:
+            observed = self.family.effective(key, record.observation)
+            graph = self._advance(key, current, observed, now, seen_live)
         if not recreated or graph is not current or current is None:
             # The projection follows the instance the graph describes: a re-created object that
             # has not started yet must not relabel the stop of the previous one.
-            record.projection = encode(projection)
-            record.uid = uid
+            self._adopt(record, key, extracted, folded)
         record.exists = True
         record.graph = graph
+        if record.observation != previous_observation or folded:
+            self._reevaluate(key, record.owner, seen_live)
         return Change(key, before, graph) if graph != before else None
+
+    def _adopt(self, record: WorkloadRecord, key: ObjectKey, extracted: Extract, folded: bool) -> None:
+        record.projection = encode(extracted.facts)
+        record.uid = extracted.uid
+        record.observation = extracted.observation
+        self.family.link(key, record.owner, extracted.owner)
+        record.owner = extracted.owner
+        record.folded = folded
+
+    def _advance(
+        self,
+        key: ObjectKey,
+        graph: Lifecycle | None,
+        observed: Observation,
+        now: str,
+        seen_live: bool,
+    ) -> Lifecycle | None:
+        clock_timed = self.kinds[key.kind].clock_timed
+        return advance(graph, observed, now, clock_timed=clock_timed, seen_live=seen_live)
+
+    def _reevaluate(self, key: ObjectKey, owner: ObjectKey | None, seen_live: bool) -> None:
+        """A child changed: what its owners (up the chain) should say now."""
+        for ancestor in self.family.ancestors(key, owner):
+            record = self._records.get(ancestor)
+            if record is None or not record.exists:
+                return
+            if record.folded:
+                continue
+            before = record.graph
+            observed = self.family.effective(ancestor, record.observation)
+            record.graph = self._advance(ancestor, before, observed, self._now(), seen_live)
+            if record.graph != before:
+                self._owner_changes.append(Change(ancestor, before, record.graph))
 
     def delete(self, key: ObjectKey, last: Mapping[str, Any] | None = None) -> Change | None:
         """The object is gone (DELETED, or absent from a relist). ``last``: its final state."""
@@ -124,15 +230,25 @@ class WorkloadTable:
         before = record.graph
         if last is not None and o.text(o.metadata(last).get("uid")) in (None, record.uid):
             # The final state may say how it ended (a Job that completed, then was deleted).
-            projection = project_workload(last)
-            observed = WORKLOAD_KINDS[key.kind].observe(projection)
-            record.graph = advance(before, observed, self._now(), kind=key.kind)
-            record.projection = encode(projection)
+            extracted = extract(last, self.kinds)
+            record.observation = extracted.observation
+            record.projection = encode(extracted.facts)
+            if not record.folded:
+                observed = self.family.effective(key, record.observation)
+                record.graph = self._advance(key, before, observed, self._now(), True)
         record.exists = False
         record.graph = deleted(record.graph, self._now())
-        if not record.needs_write:
-            del self._records[key]
+        owner = record.owner
+        self.family.departed(key, owner, self.family.effective(key, record.observation))
+        if record.folded or not record.needs_write:
+            self._drop(key)
+        self._reevaluate(key, owner, True)
         return Change(key, before, record.graph) if record.graph != before else None
+
+    def _drop(self, key: ObjectKey) -> None:
+        record = self._records.pop(key)
+        self.family.link(key, record.owner, None)
+        self.family.forget(key)
 
     def mark_written(self, key: ObjectKey, record: WorkloadRecord, written: Lifecycle) -> None:
         """``written`` is now in the graph; a tombstone whose stop that was is forgotten."""
@@ -141,7 +257,7 @@ class WorkloadTable:
         record.written = written
         record.written_known = True
         if not record.exists and not record.needs_write:
-            del self._records[key]
+            self._drop(key)
 
     def adopt(
         self, key: ObjectKey, record: WorkloadRecord, stored: Lifecycle, *, expected: Lifecycle
@@ -167,12 +283,12 @@ class WorkloadTable:
         tentative = record.graph is not None and is_tentative(record.graph)
         record.written = record.graph if tentative else None
         if not record.exists and not record.needs_write:
-            del self._records[key]
+            self._drop(key)
 
     def forget(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """Nothing to write for this tombstone after all (a tentative stop of a never-written key)."""
         if self._records.get(key) is record and not record.exists:
-            del self._records[key]
+            self._drop(key)
 
     def relist(self, scope: Scope, *, seen_live: bool = True) -> Relist:
         """Start replacing everything in ``scope`` with a fresh listing (see :class:`Relist`)."""
@@ -202,7 +318,7 @@ class Relist:
 
     def add(self, obj: Mapping[str, Any]) -> Change | None:
         change = self._table.apply(obj, seen_live=self._seen_live)
-        self._seen.add(workload_key(obj))
+        self._seen.add(object_key(obj, self._table.kinds))
         if change is not None:
             self.changes.append(change)
         return change

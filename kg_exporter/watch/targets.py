@@ -1,5 +1,5 @@
 """What to list and watch: one :class:`Target` per kind and namespace, derived from the kind
-registry, so adding a workload kind to :data:`~kg_exporter.kinds.WORKLOAD_KINDS` adds its watch."""
+registry (:class:`~kg_exporter.kinds.KindRegistry`), so configuring a workload kind adds its watch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND, KindRegistry, registry_for
 from kg_exporter.settings import Settings
 
 
@@ -44,14 +44,16 @@ class Target:
 NODE_TARGET = Target(NODE_KIND, "", "v1", "nodes")
 
 
-def targets_for(settings: Settings) -> list[Target]:
-    """Every workload kind in each configured namespace (or all), then Nodes. The label selector
-    applies to workloads only: the glaciation node lists every node of the cluster."""
+def targets_for(settings: Settings, kinds: KindRegistry | None = None) -> list[Target]:
+    """Every workload kind in each configured namespace (or all; cluster-scoped kinds once), then
+    Nodes. The label selector applies to workloads only: the glaciation node lists every node of
+    the cluster. ``kinds``: the registry in force (default: the one ``settings`` configure)."""
+    kinds = kinds if kinds is not None else registry_for(settings)
     namespaces: tuple[str | None, ...] = settings.namespaces or (None,)
     targets = [
         Target(spec.kind, spec.group, spec.version, spec.plural, ns, settings.label_selector)
-        for spec in WORKLOAD_KINDS.values()
-        for ns in namespaces
+        for spec in kinds.specs()
+        for ns in (namespaces if spec.namespaced else (None,))
     ]
     targets.append(NODE_TARGET)
     return targets

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND, bundled_registry
 from tests.backfill.conftest import EXAMPLE_SUBGRAPHS, RunBackfill, stored
 from tests.conftest import example_objects
 from tests.fakekube.control import FakeKube
@@ -21,7 +21,7 @@ def cluster() -> Iterator[FakeKube]:
     with FakeKube(validate=False) as fake:
         for obj in example_objects():
             kind = obj["kind"]
-            if kind not in WORKLOAD_KINDS and kind != NODE_KIND:
+            if kind not in bundled_registry() and kind != NODE_KIND:
                 continue
             fake.create(obj)
             if kind != NODE_KIND and obj.get("status"):

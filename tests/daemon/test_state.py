@@ -59,7 +59,7 @@ def test_the_latest_projection_is_kept_without_a_change(table: WorkloadTable) ->
     assert table.apply(relabelled) is None
     record = table.get(WEB)
     assert record is not None
-    assert decode(record.projection)["metadata"]["labels"] == {"tier": "gold"}
+    assert decode(record.projection)["labels"] == {"tier": "gold"}
 
 
 def test_delete_stops_a_running_workload_and_forgets_it_once_written(table: WorkloadTable) -> None:
@@ -94,11 +94,11 @@ def test_recreated_while_not_looking_restarts(table: WorkloadTable) -> None:
     # Same name, new uid, not started yet: the old instance stopped; its projection is kept.
     change = table.apply(live(deployment("web", labels={"v": "2"}), uid="new", availableReplicas=0))
     assert change is not None and change.after is not None and change.after.phase is Phase.STOPPED
-    assert "labels" not in decode(record.projection)["metadata"]
+    assert decode(record.projection)["labels"] == {}
     # The new instance starts: running again, with its own projection.
     change = table.apply(live(deployment("web", labels={"v": "2"}), uid="new", availableReplicas=1))
     assert change is not None and change.after is not None and change.after.phase is Phase.RUNNING
-    assert decode(record.projection)["metadata"]["labels"] == {"v": "2"}
+    assert decode(record.projection)["labels"] == {"v": "2"}
 
 
 def test_replace_yields_vanished_keys_and_stops_them(table: WorkloadTable) -> None:
