@@ -369,6 +369,12 @@ def load_settings(
     if config_file is not None:
         source = str(config_file)
         data = _read_yaml(config_file)
+    # Kind entries first, so an error names the entry's kind as well as the field.
+    from kg_exporter.kinds.registry import parse_entries, registry_for
+
+    for where, given in ((source, data), ("overrides", overrides or {})):
+        if "kinds" in given:
+            parse_entries(given["kinds"], f"{where}: setting 'kinds'")
     try:
         settings = Settings(**data)
         if overrides:
@@ -378,8 +384,6 @@ def load_settings(
     except ValidationError as exc:
         raise SettingsError(_describe(exc, source, os.environ)) from exc
     # Compile the kinds now, so a bad rule is a settings error before anything starts.
-    from kg_exporter.kinds.registry import registry_for
-
     registry_for(settings)
     return settings
 
