@@ -21,6 +21,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from kg_exporter.errors import SettingsError
+from kg_exporter.glaciation.config import GlaciationSettings
 
 ENV_PREFIX = "KG_EXPORTER_"
 
@@ -294,6 +295,11 @@ class Settings(BaseSettings):
     )
     daemon: DaemonSettings = Field(
         default_factory=DaemonSettings, description="The long-running daemon (`kg-exporter run`)."
+    )
+    glaciation: GlaciationSettings = Field(
+        default_factory=GlaciationSettings,
+        description="The `glaciation` profile: the GLACIATION platform's snapshot "
+        "(docs/glaciation.md).",
     )
 
     @field_validator("cluster_id", "glaciation_node_id")
