@@ -106,14 +106,7 @@ class GlaciationSettings(BaseModel):
     @field_validator("resource_base", "k8s_namespace")
     @classmethod
     def _prefix_iri(cls, value: str) -> str:
-        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) or any(
-            c in value for c in ' <>"{}|\\^`'
-        ):
-            raise ValueError(f"{value!r} is not an absolute IRI")
-        if not value.endswith(("/", "#")):
-            # JSON-LD uses a term as a prefix only when its IRI ends with a gen-delim.
-            raise ValueError(f"{value!r} must end with '/' or '#'")
-        return value
+        return prefix_iri(value)
 
     @field_validator("workload_kinds")
     @classmethod
@@ -136,3 +129,13 @@ class GlaciationSettings(BaseModel):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
             raise ValueError(f"{value!r} must be letters, digits, '.', '_' or '-'")
         return value
+
+
+def prefix_iri(value: str) -> str:
+    """``value`` when it is an absolute IRI ending with ``/`` or ``#`` (a base that ids are
+    appended to; JSON-LD uses a term as a prefix only when its IRI ends so), else ValueError."""
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) or any(c in value for c in ' <>"{}|\\^`'):
+        raise ValueError(f"{value!r} is not an absolute IRI")
+    if not value.endswith(("/", "#")):
+        raise ValueError(f"{value!r} must end with '/' or '#'")
+    return value
