@@ -91,13 +91,16 @@ print_env() {
 make_local_base() {
   command -v mmdebstrap >/dev/null 2>&1 ||
     die "no container registry base and no mmdebstrap to make one: apt-get install mmdebstrap"
-  local sources=()
+  local sources=() hooks=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
+  # dpkg syncs every file it writes; a throw-away root filesystem needs none of that.
+  if command -v eatmydata >/dev/null 2>&1 && [ -d /usr/share/mmdebstrap/hooks/eatmydata ]; then
+    hooks+=(--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata)
+  fi
   # The machine's own Debian sources (mirror, updates, security), when it has them.
   for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
     if [ -s "$f" ]; then sources=("$f"); break; fi
   done
-  mmdebstrap --quiet --variant=essential \
-    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+  mmdebstrap --quiet --variant=essential "${hooks[@]}" \
     --include="$BASE_PACKAGES" \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
