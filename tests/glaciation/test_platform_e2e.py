@@ -10,6 +10,7 @@ One service, Prometheus, cluster and daemon for the module (the service takes se
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,19 +18,23 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 
 from kg_exporter.glaciation.measurements import (
     MeasurementConfig,
     MeasurementQuery,
     load_measurements,
+    parse_measurements,
 )
+from kg_exporter.glaciation.metrics import GlaciationMetrics
+from kg_exporter.glaciation.sampler import Sampler
+from kg_exporter.read.prometheus import PrometheusClient
 from tests.daemon.objects import deployment, node
 from tests.e2e.stack import Process, run_argv
 from tests.fakekube import FakeKube
 from tests.glaciation import exporter
 from tests.glaciation.peers import EXPORTER_CONFIG, require
-from tests.glaciation.service import GlaciationService, running_service
+from tests.glaciation.service import GlaciationService
 from tests.support.processes import free_port, wait_until
 from tests.support.prometheus import Prometheus, start_prometheus
 
@@ -87,7 +92,9 @@ def worker(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, glaciation_service: GlaciationService
+) -> Iterator[Stack]:
     config_file = require(EXPORTER_CONFIG)
     workdir = tmp_path_factory.mktemp("glaciation-e2e")
     port = free_port()
@@ -97,7 +104,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         with (
             start_prometheus(workdir, [f"127.0.0.1:{port}"]) as prometheus,
-            running_service(workdir) as service,
             FakeKube() as fake,
         ):
             for name in NODES:
@@ -116,7 +122,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "glaciation": {
                     "enabled": True,
                     "subgraphs": False,
-                    "url": service.url,
+                    "url": glaciation_service.url,
                     "measurements_file": str(config_file),
                     "interval_seconds": 1.0,
                     "cluster_name": "e2e",
@@ -133,7 +139,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )
             daemon.start(timeout=60)
             try:
-                yield Stack(service, fake, prometheus, load_measurements(config_file))
+                yield Stack(glaciation_service, fake, prometheus, load_measurements(config_file))
             finally:
                 assert daemon.stop() == 0, daemon.log_text()[-5000:]
     finally:
@@ -295,3 +301,27 @@ def test_a_deleted_pod_ends_in_the_next_snapshot(stack: Stack) -> None:
         return any(r["d"]["value"] == "Unknown" for r in rows)
 
     wait_until(ended, timeout=30, what="the deleted pod's status ended in the newest snapshot")
+
+
+async def test_a_failing_query_costs_only_its_measurement(stack: Stack) -> None:
+    config = parse_measurements(
+        {
+            "builder": {
+                "queries": {
+                    "node_queries": [
+                        {"property": "Broken", "unit": "bytes", "source": "NodeExporter",
+                         "query": "sum(node_memory_MemFree_bytes @{{now}}"},
+                        *[dataclasses.asdict(q) | {"aggregation": None}
+                          for q in stack.config.node_queries if q.property == "RAM.Available"],
+                    ]
+                }
+            }
+        }
+    )  # fmt: skip
+    metrics = GlaciationMetrics(CollectorRegistry())
+    async with PrometheusClient(stack.prometheus.url) as client:
+        nodes, _ = await Sampler(client, config, metrics).sample(time.time())
+    assert metrics.query_failures.labels("Broken", "node")._value.get() == 1
+    assert {(s.resource, s.query.property, s.value) for s in nodes} == {
+        (n, "RAM.Available", exporter.NODE_MEMORY_FREE) for n in NODES
+    }
