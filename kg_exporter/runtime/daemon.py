@@ -70,7 +70,7 @@ class Daemon:
         self.kinds = renderer.kinds
         self.metrics = DaemonMetrics(registry if registry is not None else CollectorRegistry())
         self.health = Health(clock.monotonic)
-        self.workloads = WorkloadTable(now, self.kinds)
+        self.workloads = WorkloadTable(now, self.kinds, reconciled=False)
         self.nodes = NodeTable(now)
         self.queue: WorkQueue[WorkKey] = WorkQueue()
         self.targets: list[Target] = targets_for(settings, self.kinds)
@@ -91,6 +91,7 @@ class Daemon:
             self.health,
             now=now,
             monotonic=clock.monotonic,
+            requeue=self.queue.add,
         )
         self.retry_backoff = Backoff(options.retry_initial_seconds, options.retry_max_seconds, rng)
         self.workers: Workers[WorkKey] = Workers(

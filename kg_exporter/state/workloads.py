@@ -29,6 +29,7 @@ from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.family import Family, Member
 from kg_exporter.state.lifecycle import Observation, Phase
 from kg_exporter.state.projection import encode
+from kg_exporter.state.readback import ReadBack
 from kg_exporter.state.transitions import advance, deleted, is_tentative
 
 log = logging.getLogger("kg_exporter.state")
@@ -48,6 +49,9 @@ class WorkloadRecord:
     written_known: bool
     #: False once the object is deleted: a tombstone kept until its stop is written.
     exists: bool = True
+    #: A previous instance under the same name, ended, whose stop must reach the graph before
+    #: this instance's document replaces it (see :meth:`WorkloadTable.apply`).
+    ended: Ended | None = None
     #: What the object itself says (its own rules), and its controlling owner of a configured kind.
     observation: Observation = _PENDING
     owner: ObjectKey | None = None
@@ -58,7 +62,22 @@ class WorkloadRecord:
 
     @property
     def needs_write(self) -> bool:
-        return self.graph is not None and (not self.written_known or self.written != self.graph)
+        return self.ended is not None or (
+            self.graph is not None and (not self.written_known or self.written != self.graph)
+        )
+
+    @property
+    def disposable(self) -> bool:
+        """A tombstone with nothing left to do: its stop written, and nothing to read back."""
+        return not self.exists and self.written_known and not self.needs_write
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """An instance that no longer exists: its projection and the stop the graph should record."""
+
+    projection: bytes
+    lifecycle: Lifecycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +108,19 @@ class WorkloadTable:
     """Records by key. ``now`` gives the current time as RFC 3339 (the injected clock); ``kinds``
     the workload kinds (default: the bundled ones)."""
 
-    def __init__(self, now: Callable[[], str], kinds: KindRegistry | None = None) -> None:
+    def __init__(
+        self,
+        now: Callable[[], str],
+        kinds: KindRegistry | None = None,
+        *,
+        reconciled: bool = True,
+    ) -> None:
         self._now = now
         self.kinds = kinds if kinds is not None else bundled_registry()
         self._records: dict[ObjectKey, WorkloadRecord] = {}
+        #: False until the start-up reconciliation has read which ids the graph holds: until
+        #: then no new key can be assumed absent from the graph (see :meth:`reconciled_now`).
+        self.reconciled = reconciled
         self.family = Family(self.kinds, self._member)
         self._owner_changes: list[Change] = []
 
@@ -152,47 +180,40 @@ class WorkloadTable:
         record = self._records.get(key)
         folded = self.family.is_folded(key, extracted.owner)
         if record is None:
-            record = WorkloadRecord(
-                uid, encode(extracted.facts), None, None, written_known=seen_live
-            )
+            known = seen_live and self.reconciled
+            record = WorkloadRecord(uid, encode(extracted.facts), None, None, known)
             self._records[key] = record
-            self._adopt(record, key, extracted, folded)
+            self._link(record, key, extracted, folded)
             self._report(record, extracted)
-            if folded:
-                self._reevaluate(key, record.owner, seen_live)
-                return None
-            observed = self.family.effective(key, record.observation)
-            graph = self._advance(key, None, observed, now, seen_live)
-            record.graph = graph
+            if not folded:
+                observed = self.family.effective(key, record.observation)
+                record.graph = self._advance(key, None, observed, now, seen_live)
             self._reevaluate(key, record.owner, seen_live)
+            graph = record.graph
             return Change(key, None, graph) if graph is not None else None
         self._report(record, extracted)
         before = record.graph
-        current = before
-        recreated = not record.exists or (uid is not None and uid != record.uid)
-        if recreated and record.exists:
-            # Deleted and created again while we were not looking: the old instance ended.
-            current = deleted(current, now)
-        previous_observation = record.observation
+        previous = record.observation
         record.observation = extracted.observation
-        graph = None
-        if not folded:
+        projection = encode(extracted.facts)
+        if folded:
+            graph = None
+            record.projection, record.uid = projection, uid
+        elif not record.exists or (uid is not None and uid != record.uid):
             observed = self.family.effective(key, record.observation)
-            graph = self._advance(key, current, observed, now, seen_live)
-        if not recreated or graph is not current or current is None:
-            # The projection follows the instance the graph describes: a re-created object that
-            # has not started yet must not relabel the stop of the previous one.
-            self._adopt(record, key, extracted, folded)
+            graph = self._recreated(record, key, observed, projection, uid, now, seen_live)
+        else:
+            observed = self.family.effective(key, record.observation)
+            graph = self._advance(key, before, observed, now, seen_live)
+            record.projection, record.uid = projection, uid
+        self._link(record, key, extracted, folded)
         record.exists = True
         record.graph = graph
-        if record.observation != previous_observation or folded:
+        if folded or record.observation != previous:
             self._reevaluate(key, record.owner, seen_live)
         return Change(key, before, graph) if graph != before else None
 
-    def _adopt(self, record: WorkloadRecord, key: ObjectKey, extracted: Extract, folded: bool) -> None:
-        record.projection = encode(extracted.facts)
-        record.uid = extracted.uid
-        record.observation = extracted.observation
+    def _link(self, record: WorkloadRecord, key: ObjectKey, extracted: Extract, folded: bool) -> None:
         self.family.link(key, record.owner, extracted.owner)
         record.owner = extracted.owner
         record.folded = folded
@@ -222,6 +243,35 @@ class WorkloadTable:
             if record.graph != before:
                 self._owner_changes.append(Change(ancestor, before, record.graph))
 
+    def _recreated(
+        self,
+        record: WorkloadRecord,
+        key: ObjectKey,
+        observed: Observation,
+        projection: bytes,
+        uid: str | None,
+        now: str,
+        seen_live: bool,
+    ) -> Lifecycle | None:
+        """Deleted and created again while we were not looking (a relist, a missed DELETED, or
+        an ADDED over a tombstone): the old instance ended, and the new one is judged on its own
+        — a Job that ran again says its own outcome, not the old run's."""
+        old = deleted(record.graph, now) if record.exists else record.graph
+        graph = self._advance(key, None, observed, now, seen_live)
+        if graph is None and old is not None:
+            # Not started: the graph should record the old instance's stop, rendered from the
+            # old projection (the new one must not relabel it).
+            return old
+        if old is not None and not is_tentative(old) and not self._holds(record, old):
+            record.ended = Ended(record.projection, old)
+        record.projection = projection
+        record.uid = uid
+        return graph
+
+    @staticmethod
+    def _holds(record: WorkloadRecord, lifecycle: Lifecycle) -> bool:
+        return record.written_known and record.written == lifecycle
+
     def delete(self, key: ObjectKey, last: Mapping[str, Any] | None = None) -> Change | None:
         """The object is gone (DELETED, or absent from a relist). ``last``: its final state."""
         record = self._records.get(key)
@@ -240,7 +290,7 @@ class WorkloadTable:
         record.graph = deleted(record.graph, self._now())
         owner = record.owner
         self.family.departed(key, owner, self.family.effective(key, record.observation))
-        if record.folded or not record.needs_write:
+        if record.folded or record.disposable:
             self._drop(key)
         self._reevaluate(key, owner, True)
         return Change(key, before, record.graph) if record.graph != before else None
@@ -256,23 +306,8 @@ class WorkloadTable:
             return
         record.written = written
         record.written_known = True
-        if not record.exists and not record.needs_write:
+        if record.disposable:
             self._drop(key)
-
-    def adopt(
-        self, key: ObjectKey, record: WorkloadRecord, stored: Lifecycle, *, expected: Lifecycle
-    ) -> None:
-        """The graph already says ``stored``, the phase we meant to write (``expected``): keep its
-        times and write nothing. If the state moved on meanwhile, only ``written`` is learnt."""
-        self.refine(key, record, expected, stored)
-        self.mark_written(key, record, stored)
-
-    def refine(
-        self, key: ObjectKey, record: WorkloadRecord, expected: Lifecycle, refined: Lifecycle
-    ) -> None:
-        """Replace ``expected`` by ``refined`` (same phase, better times) unless it changed."""
-        if self._records.get(key) is record and record.graph == expected:
-            record.graph = refined
 
     def learn_absent(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """The graph holds nothing for this key (found at start-up): a tentative stop is then
@@ -282,8 +317,34 @@ class WorkloadTable:
         record.written_known = True
         tentative = record.graph is not None and is_tentative(record.graph)
         record.written = record.graph if tentative else None
-        if not record.exists and not record.needs_write:
+        if record.disposable:
             self._drop(key)
+
+    def read_back(self, key: ObjectKey, record: WorkloadRecord, decision: ReadBack) -> None:
+        """The stored subgraph was read back (and its ended instance stopped, if it had to be):
+        the graph now holds ``decision.holds``, and should say ``decision.graph``."""
+        if self._records.get(key) is not record:
+            return
+        record.written = decision.holds
+        record.written_known = True
+        record.graph = decision.graph
+        if record.disposable:
+            self._drop(key)
+
+    def ended_written(self, key: ObjectKey, record: WorkloadRecord, ended: Ended) -> None:
+        """The stop of the instance before this one is in the graph."""
+        if record.ended is ended:
+            record.ended = None
+        self.mark_written(key, record, ended.lifecycle)
+
+    def recheck(self, key: ObjectKey) -> bool:
+        """Forget what we know the graph holds for ``key``: its next write reads it back first
+        (an orphan found the key's object exists again). False when the key is not tracked."""
+        record = self._records.get(key)
+        if record is None:
+            return False
+        record.written_known = False
+        return True
 
     def forget(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """Nothing to write for this tombstone after all (a tentative stop of a never-written key)."""
