@@ -183,6 +183,7 @@ class WorkloadTable:
             known = seen_live and self.reconciled
             record = WorkloadRecord(uid, encode(extracted.facts), None, None, known)
             self._records[key] = record
+            record.observation = extracted.observation
             self._link(record, key, extracted, folded)
             self._report(record, extracted)
             if not folded:

@@ -214,7 +214,7 @@ def test_a_recreated_instance_that_started_records_the_old_stop_first(table: Wor
     assert record.ended is not None and record.needs_write
     assert record.ended.lifecycle.phase is Phase.STOPPED
     assert record.ended.lifecycle.started_at == started, "the old instance's own start"
-    assert "labels" not in decode(record.ended.projection)["metadata"], "rendered as the old one"
+    assert decode(record.ended.projection)["labels"] == {}, "rendered as the old one"
     assert record.graph is not None and record.graph.started_at != started
     table.ended_written(WEB, record, record.ended)
     assert record.ended is None and record.needs_write, "then the new instance"
