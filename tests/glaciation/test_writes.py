@@ -20,10 +20,8 @@ from kg_exporter.glaciation.writer import WRITE_PREFIX, WRITE_TYPE, SnapshotWrit
 from kg_exporter.identity import subgraph_graph_iri
 from kg_exporter.settings import SinkSettings
 from kg_exporter.sink import PutOutcome, Sink, open_sink
-from kg_exporter.sink.backoff import Backoff
 from kg_exporter.sink.glaciation import DIGEST
-from kg_exporter.sink.glaciation_api import GlaciationApi
-from kg_exporter.sink.http import SinkClient, make_http_client
+from kg_exporter.sink.glaciation_api import open_glaciation_api
 from tests.glaciation.service import GlaciationService
 from tests.reliability.proxy import FaultProxy, Seen
 from tests.sink.documents import same_graph, workload_document
@@ -113,13 +111,7 @@ async def test_sink_retried_patch_leaves_one_graph(
 
 def writer_for(url: str, metrics: GlaciationMetrics, **options: Any) -> SnapshotWriter:
     settings = SinkSettings(kind="glaciation", url=url, **FAST)
-    client = SinkClient(
-        make_http_client(settings),
-        backoff=Backoff.from_settings(settings),
-        timeout_seconds=settings.timeout_seconds,
-        owns_client=True,
-    )
-    return SnapshotWriter(GlaciationApi(client, url), metrics, **options)
+    return SnapshotWriter(open_glaciation_api(settings), metrics, **options)
 
 
 def snapshot_document(tag: str) -> dict[str, Any]:
