@@ -386,6 +386,9 @@ def main() -> None:
                         )
                     )
                 )
+    for index, run in enumerate(runs, 1):
+        ratios = ", ".join(f"{k} {v:.2f}" for k, v in run.items() if "ratio" in k or "p99 ms" in k)
+        print(f"run {index}: {ratios}")
     for key in runs[0]:
         value = statistics.median(run[key] for run in runs)
         print(f"{key}: {value:.2f}" if isinstance(value, float) else f"{key}: {value}")
