@@ -94,6 +94,7 @@ class GlaciationProfile:
             self.metrics,
             prune_age_seconds=profile.prune_age_seconds if profile.prune else None,
             clock=clock,
+            writer=settings.cluster_id,
         )
         self.snapshotter = Snapshotter(
             self.inventory,
