@@ -29,7 +29,7 @@ from kg_exporter.runtime.health import Health
 from kg_exporter.runtime.keys import Orphan, WorkKey
 from kg_exporter.sink import Sink
 from kg_exporter.state.nodes import NodeTable
-from kg_exporter.state.workloads import WorkloadTable
+from kg_exporter.state.workloads import Scope, WorkloadTable
 from kg_exporter.watch import Target
 
 log = logging.getLogger("kg_exporter.runtime")
@@ -74,6 +74,9 @@ async def reconcile(
     A workload found at start-up whose id is not stored is known to be unwritten (no read-back
     needed); the others are read back by their worker before anything is written.
     """
+    targets = list(targets)
+    # Only these targets' workloads: another scope's first listing may still be unreconciled.
+    scopes = [Scope(t.kind, t.namespace) for t in targets if t.kind != NODE_KIND]
     stored: dict[str, SubgraphKind] = {}
     for prefix, kind in stored_prefixes(cluster, targets):
         for subgraph_id in await _list(sink, prefix, health, backoff, sleep):
@@ -85,7 +88,7 @@ async def reconcile(
     found = 0
     for key in workloads:
         record = workloads.get(key)
-        if record is None or record.written_known:
+        if record is None or record.written_known or not any(key in s for s in scopes):
             continue
         if workload_subgraph_id(cluster, key) not in stored:
             workloads.learn_absent(key, record)

@@ -97,6 +97,7 @@ async def test_a_watch_sees_writes_at_any_version_and_ends_when_the_crd_is_delet
     fake_kube.create(jobset("a"))
     objects = client.CustomObjectsApi(api)
     seen: list[tuple[str, str, str]] = []
+    opened = asyncio.Event()
     w = watch.Watch()
 
     async def follow() -> None:
@@ -105,10 +106,10 @@ async def test_a_watch_sees_writes_at_any_version_and_ends_when_the_crd_is_delet
         ):
             obj = ev["raw_object"]
             seen.append((ev["type"], obj["metadata"]["name"], obj["apiVersion"]))
+            opened.set()
 
     task = asyncio.create_task(follow())
-    while not seen:  # the initial ADDED: the watch is open
-        await asyncio.sleep(0.02)
+    await asyncio.wait_for(opened.wait(), 10)  # the initial ADDED: the watch is open
     fake_kube.create(jobset("b", "v1alpha2"))
     fake_kube.delete("CustomResourceDefinition", None, "jobsets.jobset.x-k8s.io")
     await asyncio.wait_for(task, 10)  # the stream ends with the resource
