@@ -71,7 +71,7 @@ class Daemon:
         self.sink = sink
         self.metrics = DaemonMetrics(registry if registry is not None else CollectorRegistry())
         self.health = Health(clock.monotonic)
-        self.workloads = WorkloadTable(now)
+        self.workloads = WorkloadTable(now, reconciled=False)
         self.nodes = NodeTable(now)
         self.queue: WorkQueue[WorkKey] = WorkQueue()
         #: The configured kinds; which of them are watched, at which version, is up to discovery.
@@ -95,6 +95,7 @@ class Daemon:
             self.health,
             now=now,
             monotonic=clock.monotonic,
+            requeue=self.queue.add,
         )
         self.retry_backoff = Backoff(options.retry_initial_seconds, options.retry_max_seconds, rng)
         self.workers: Workers[WorkKey] = Workers(

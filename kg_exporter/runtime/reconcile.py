@@ -6,8 +6,10 @@ the daemon tracks. Each stored id with no object behind it — deleted while the
 is queued as an :class:`~kg_exporter.runtime.keys.Orphan`; its worker reads the stored status and,
 if it says running, writes it as stopped (nodes: left). Listing is retried until it succeeds.
 
-The workloads of the initial listing are queued here, not as they are listed: the same ids tell
-which of them the service has never seen, so only the others need reading back first.
+The workloads of the initial listing (and any first seen before this runs) are queued here, not as
+they are listed: the same ids tell which of them the service has never seen; the others are read
+back first, whether or not their object has started, because the stored subgraph may describe
+another instance under the same name (see :mod:`~kg_exporter.state.readback`).
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ async def reconcile(
     start-up that need a write; (orphans, workloads) queued.
 
     A workload found at start-up whose id is not stored is known to be unwritten (no read-back
-    needed); the others are read back by their worker before anything is written.
+    needed); the others are read back by their worker before anything is written. Afterwards
+    the table treats keys it first sees as new to the graph.
     """
     targets = list(targets)
     # Only these targets' workloads: another scope's first listing may still be unreconciled.
@@ -90,11 +93,19 @@ async def reconcile(
         record = workloads.get(key)
         if record is None or record.written_known or not any(key in s for s in scopes):
             continue
-        if workload_subgraph_id(cluster, key) not in stored:
-            workloads.learn_absent(key, record)
+        if workload_subgraph_id(cluster, key) in stored:
+            # Read back by its worker, even when the object has not started: the graph may hold
+            # another instance under this name, one that no longer exists.
+            queue.add(key)
+            found += 1
+            continue
+        workloads.learn_absent(key, record)
         if record.needs_write:
             queue.add(key)
             found += 1
+    # From now on a key first seen is known to be new to the graph (an orphan whose object
+    # appears again hands its stored id over to the key, see runtime/writer.py).
+    workloads.reconciled = True
     log.info(
         "reconciled with the Metadata Service: %d subgraphs stored, %d of them without an "
         "object (queued to be stopped); %d workloads found at start-up queued",

@@ -4,9 +4,12 @@ The state is read when the key is processed, not when it was queued, so what get
 always the latest (a key that started and stopped while the sink was down is written once, as
 stopped). Failures propagate as sink errors; the workers decide what happens next.
 
-A workload found at start-up (its written state unknown) is first read back: when the graph
-already says the same phase, nothing is written and the recorded times are kept; a tentative stop
-(found scaled to 0) is written only over a graph that says running.
+A workload found at start-up (its written state unknown) is first read back and compared with the
+live object (state/readback.py): an instance the graph holds that no longer exists (another uid)
+has its stop written first; the same instance in the same phase is not written again and keeps
+its recorded times (a Job whose outcome or times differ is rewritten); a tentative stop (found
+scaled to 0) is written only over a graph that says running. A workload re-created while the
+daemon was running has its previous instance's stop written before the new instance replaces it.
 """
 
 from __future__ import annotations
@@ -20,17 +23,15 @@ from kg_exporter.errors import SinkError, SinkRejected
 from kg_exporter.identity import ObjectKey, SubgraphKind, workload_subgraph_id
 from kg_exporter.kinds import NODE_KIND
 from kg_exporter.metrics import DaemonMetrics
-from kg_exporter.render.facts import Lifecycle
 from kg_exporter.render.renderer import Renderer, Subgraph
 from kg_exporter.runtime.health import Health
 from kg_exporter.runtime.keys import GLACIATION_KIND, Orphan, WorkKey
 from kg_exporter.sink import Sink
-from kg_exporter.state.documents import described_key, mark_stopped, stored_lifecycle
-from kg_exporter.state.lifecycle import Phase
+from kg_exporter.state.documents import described_key, mark_stopped, stored_lifecycle, stored_uid
 from kg_exporter.state.nodes import NodeTable
 from kg_exporter.state.projection import decode
-from kg_exporter.state.transitions import is_tentative
-from kg_exporter.state.workloads import WorkloadTable
+from kg_exporter.state.readback import ReadBack, Stored, read_back
+from kg_exporter.state.workloads import WorkloadRecord, WorkloadTable
 
 log = logging.getLogger("kg_exporter.runtime")
 
@@ -48,6 +49,7 @@ class Writer:
         now: Callable[[], str],
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        requeue: Callable[[WorkKey], None],
     ) -> None:
         self._renderer = renderer
         self._sink = sink
@@ -58,6 +60,8 @@ class Writer:
         self._now = now
         self._monotonic = monotonic
         self._wall = wall
+        #: Queues a key again (the daemon's work queue); used to hand an orphan to its key.
+        self._requeue = requeue
         self._cluster = renderer.settings.cluster_id
 
     async def process(self, key: WorkKey) -> None:
@@ -72,27 +76,57 @@ class Writer:
 
     async def _workload(self, key: ObjectKey) -> None:
         record = self._workloads.get(key)
-        if record is None or record.graph is None or not record.needs_write:
+        if record is None:
+            return
+        if not record.written_known:
+            await self._read_back(key, record)
+        ended = record.ended
+        if ended is not None:
+            log.info("%s was re-created: recording the previous instance's stop first", key)
+            previous = self._renderer.workload(decode(ended.projection), lifecycle=ended.lifecycle)
+            await self._put_all(previous)
+            self._workloads.ended_written(key, record, ended)
+        if record.graph is None or not record.needs_write:
             return
         desired = record.graph
-        if not record.written_known:
-            stored = stored_lifecycle(await self._get(workload_subgraph_id(self._cluster, key)))
-            if stored is not None and stored.phase is desired.phase:
-                self._workloads.adopt(key, record, stored, expected=desired)
-                self._metrics.writes.labels(SubgraphKind.WORKLOAD.value, "unchanged").inc()
-                log.debug("%s is already %s in the graph", key, stored.phase.value)
-                return
-            if is_tentative(desired):
-                if stored is None or stored.phase is not Phase.RUNNING:
-                    self._workloads.mark_written(key, record, desired)
-                    self._workloads.forget(key, record)
-                    return
-                refined = Lifecycle(Phase.STOPPED, stored.started_at, desired.ended_at)
-                self._workloads.refine(key, record, desired, refined)
-                desired = refined
         subgraphs = self._renderer.workload(decode(record.projection), lifecycle=desired)
         await self._put_all(subgraphs)
         self._workloads.mark_written(key, record, desired)
+
+    async def _read_back(self, key: ObjectKey, record: WorkloadRecord) -> None:
+        """What the graph holds for a key found without knowing it (see state/readback.py)."""
+        subgraph_id = workload_subgraph_id(self._cluster, key)
+        document = await self._get(subgraph_id)
+        lifecycle = stored_lifecycle(document)
+        stored = Stored(stored_uid(document), lifecycle) if lifecycle is not None else None
+        decision = self._decide(key, record, stored)
+        if decision.end_stored is not None and stored is not None and document is not None:
+            amended = mark_stopped(document, decision.end_stored.ended_at or self._now())
+            if amended is not None:
+                log.info(
+                    "%s: the graph held another instance (uid %s) as running; it no longer "
+                    "exists: writing it as stopped",
+                    key,
+                    stored.uid,
+                )
+                await self._put(Subgraph(subgraph_id, SubgraphKind.WORKLOAD, amended))
+            # The record may have moved on while that was written: decide again from what the
+            # graph holds now.
+            decision = self._decide(key, record, Stored(stored.uid, decision.end_stored))
+        self._workloads.read_back(key, record, decision)
+        if stored is not None and not decision.writes and decision.end_stored is None:
+            self._metrics.writes.labels(SubgraphKind.WORKLOAD.value, "unchanged").inc()
+            log.debug("%s is already %s in the graph", key, stored.lifecycle.phase.value)
+
+    def _decide(self, key: ObjectKey, record: WorkloadRecord, stored: Stored | None) -> ReadBack:
+        return read_back(
+            stored,
+            uid=record.uid,
+            desired=record.graph,
+            kind=key.kind,
+            exists=record.exists,
+            now=self._now(),
+        )
 
     async def _node(self, name: str) -> None:
         record = self._nodes.get(name)
@@ -110,13 +144,26 @@ class Writer:
         if document is None:
             return
         key = described_key(document)
-        if key is not None and self._tracked(key):
-            return  # it exists again: its own key writes it
+        if key is not None and self._handed_over(key):
+            return
         stopped = mark_stopped(document, self._now())
         if stopped is None:
             return
         log.info("%s was deleted while the daemon was down: writing it as stopped", key or orphan)
         await self._put(Subgraph(orphan.subgraph_id, orphan.kind, stopped))
+        if key is not None:
+            # Created again while that was written: its own write must come last.
+            self._handed_over(key)
+
+    def _handed_over(self, key: ObjectKey) -> bool:
+        """When ``key``'s object exists again, hand the stored id over to the key itself: it
+        reads the graph back (the stored instance may not be the live one) and writes last."""
+        if not self._tracked(key):
+            return False
+        if key.kind != NODE_KIND:
+            self._workloads.recheck(key)
+        self._requeue(key)
+        return True
 
     def _tracked(self, key: ObjectKey) -> bool:
         if key.kind == NODE_KIND:

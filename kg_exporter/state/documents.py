@@ -1,8 +1,10 @@
 """Reading and amending what the Metadata Service holds, for keys the daemon has no object for.
 
 At start-up the daemon does not know what an earlier run wrote. :func:`stored_lifecycle` reads the
-status a stored workload/node subgraph states, so a workload already written as running is not
-written again (and keeps its recorded start time). A workload the graph shows running whose object
+status a stored workload/node subgraph states and :func:`stored_uid` the instance it describes, so
+a workload already written as running is not written again (and keeps its recorded start time),
+while one the graph holds for another instance (deleted and re-created under the same name while
+the daemon was down) is recognised as ended. A workload the graph shows running whose object
 was deleted while the daemon was down has nothing left to render from: :func:`mark_stopped` amends
 the stored document itself — its status becomes stopped with an end time, nothing else changes.
 
@@ -31,6 +33,7 @@ STATUS_TYPE = "glc:Status"
 KIND = "kgx:kind"
 NAME = "kgx:name"
 NAMESPACE = "kgx:namespace"
+UID = "kgx:uid"
 NODE_TYPE = "k8s:Node"
 HAS_STATUS = "glc:hasStatus"
 _DATETIME = "xsd:dateTime"
@@ -98,6 +101,18 @@ def mark_stopped(document: Mapping[str, Any], ended_at: str) -> dict[str, Any] |
         if READY in node:
             node[READY] = False
     return amended
+
+
+def stored_uid(document: Mapping[str, Any] | None) -> str | None:
+    """The uid of the instance a stored workload or node subgraph describes (``kgx:uid``); None
+    when it states none (a document written without one cannot be told apart from the live
+    object, so callers treat it as the same instance)."""
+    if document is None:
+        return None
+    for node in _nodes(document):
+        if UID in node:
+            return _literal(node.get(UID))
+    return None
 
 
 def described_key(document: Mapping[str, Any]) -> ObjectKey | None:

@@ -2,7 +2,8 @@
 
 Nodes are written when they join and when they leave (their subgraph then says ``present: false``
 with the time they left); the glaciation node's member list is rewritten whenever membership
-changes. Status churn (heartbeats, a Ready flap) only refreshes the projection.
+changes. A node found with another uid under the same name (it left and joined again while the
+watch was down) counts as joining: its subgraph is rewritten for the node that exists now. Status churn (heartbeats, a Ready flap) only refreshes the projection.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from kg_exporter.state.projection import encode, project_node
 @dataclass(slots=True)
 class NodeRecord:
     projection: bytes
+    #: uid of the instance the projection describes.
+    uid: str | None = None
     present: bool = True
     #: When it left (RFC 3339), once it has.
     left_at: str | None = None
@@ -49,11 +52,15 @@ class NodeTable:
             raise RenderError("Node without metadata.name")
         record = self._records.get(name)
         projection = encode(project_node(obj))
+        uid = o.text(o.metadata(obj).get("uid"))
         if record is None:
-            self._records[name] = NodeRecord(projection)
+            self._records[name] = NodeRecord(projection, uid)
             return True
-        joined = not record.present
+        # A new uid under the same name left and joined again while we were not looking (a
+        # relist, a missed DELETED): the subgraph must describe the node that exists now.
+        joined = not record.present or (uid is not None and uid != record.uid)
         record.projection = projection
+        record.uid = uid
         record.present = True
         record.left_at = None
         return joined

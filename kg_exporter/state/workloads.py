@@ -22,7 +22,9 @@ from kg_exporter.identity import ObjectKey
 from kg_exporter.kinds import WORKLOAD_KINDS
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.render.renderer import workload_key
+from kg_exporter.state.lifecycle import Observation
 from kg_exporter.state.projection import encode, project_workload
+from kg_exporter.state.readback import ReadBack
 from kg_exporter.state.transitions import advance, deleted, is_tentative
 
 
@@ -39,10 +41,28 @@ class WorkloadRecord:
     written_known: bool
     #: False once the object is deleted: a tombstone kept until its stop is written.
     exists: bool = True
+    #: A previous instance under the same name, ended, whose stop must reach the graph before
+    #: this instance's document replaces it (see :meth:`WorkloadTable.apply`).
+    ended: Ended | None = None
 
     @property
     def needs_write(self) -> bool:
-        return self.graph is not None and (not self.written_known or self.written != self.graph)
+        return self.ended is not None or (
+            self.graph is not None and (not self.written_known or self.written != self.graph)
+        )
+
+    @property
+    def disposable(self) -> bool:
+        """A tombstone with nothing left to do: its stop written, and nothing to read back."""
+        return not self.exists and self.written_known and not self.needs_write
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """An instance that no longer exists: its projection and the stop the graph should record."""
+
+    projection: bytes
+    lifecycle: Lifecycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +92,12 @@ class Scope:
 class WorkloadTable:
     """Records by key. ``now`` gives the current time as RFC 3339 (the injected clock)."""
 
-    def __init__(self, now: Callable[[], str]) -> None:
+    def __init__(self, now: Callable[[], str], *, reconciled: bool = True) -> None:
         self._now = now
         self._records: dict[ObjectKey, WorkloadRecord] = {}
+        #: False until the start-up reconciliation has read which ids the graph holds: until
+        #: then no new key can be assumed absent from the graph (see :meth:`reconciled_now`).
+        self.reconciled = reconciled
 
     def __len__(self) -> int:
         return len(self._records)
@@ -96,25 +119,50 @@ class WorkloadTable:
         record = self._records.get(key)
         if record is None:
             graph = advance(None, observed, now, kind=key.kind, seen_live=seen_live)
-            self._records[key] = WorkloadRecord(
-                uid, encode(projection), graph, None, written_known=seen_live
-            )
+            known = seen_live and self.reconciled
+            self._records[key] = WorkloadRecord(uid, encode(projection), graph, None, known)
             return Change(key, None, graph) if graph is not None else None
         before = record.graph
-        current = before
-        recreated = not record.exists or (uid is not None and uid != record.uid)
-        if recreated and record.exists:
-            # Deleted and created again while we were not looking: the old instance ended.
-            current = deleted(current, now)
-        graph = advance(current, observed, now, kind=key.kind, seen_live=seen_live)
-        if not recreated or graph is not current or current is None:
-            # The projection follows the instance the graph describes: a re-created object that
-            # has not started yet must not relabel the stop of the previous one.
+        if not record.exists or (uid is not None and uid != record.uid):
+            graph = self._recreated(
+                record, key.kind, observed, encode(projection), uid, now, seen_live
+            )
+        else:
+            graph = advance(before, observed, now, kind=key.kind, seen_live=seen_live)
             record.projection = encode(projection)
             record.uid = uid
         record.exists = True
         record.graph = graph
         return Change(key, before, graph) if graph != before else None
+
+    def _recreated(
+        self,
+        record: WorkloadRecord,
+        kind: str,
+        observed: Observation,
+        projection: bytes,
+        uid: str | None,
+        now: str,
+        seen_live: bool,
+    ) -> Lifecycle | None:
+        """Deleted and created again while we were not looking (a relist, a missed DELETED, or
+        an ADDED over a tombstone): the old instance ended, and the new one is judged on its own
+        — a Job that ran again says its own outcome, not the old run's."""
+        old = deleted(record.graph, now) if record.exists else record.graph
+        graph = advance(None, observed, now, kind=kind, seen_live=seen_live)
+        if graph is None and old is not None:
+            # Not started: the graph should record the old instance's stop, rendered from the
+            # old projection (the new one must not relabel it).
+            return old
+        if old is not None and not is_tentative(old) and not self._holds(record, old):
+            record.ended = Ended(record.projection, old)
+        record.projection = projection
+        record.uid = uid
+        return graph
+
+    @staticmethod
+    def _holds(record: WorkloadRecord, lifecycle: Lifecycle) -> bool:
+        return record.written_known and record.written == lifecycle
 
     def delete(self, key: ObjectKey, last: Mapping[str, Any] | None = None) -> Change | None:
         """The object is gone (DELETED, or absent from a relist). ``last``: its final state."""
@@ -130,7 +178,7 @@ class WorkloadTable:
             record.projection = encode(projection)
         record.exists = False
         record.graph = deleted(record.graph, self._now())
-        if not record.needs_write:
+        if record.disposable:
             del self._records[key]
         return Change(key, before, record.graph) if record.graph != before else None
 
@@ -140,23 +188,8 @@ class WorkloadTable:
             return
         record.written = written
         record.written_known = True
-        if not record.exists and not record.needs_write:
+        if record.disposable:
             del self._records[key]
-
-    def adopt(
-        self, key: ObjectKey, record: WorkloadRecord, stored: Lifecycle, *, expected: Lifecycle
-    ) -> None:
-        """The graph already says ``stored``, the phase we meant to write (``expected``): keep its
-        times and write nothing. If the state moved on meanwhile, only ``written`` is learnt."""
-        self.refine(key, record, expected, stored)
-        self.mark_written(key, record, stored)
-
-    def refine(
-        self, key: ObjectKey, record: WorkloadRecord, expected: Lifecycle, refined: Lifecycle
-    ) -> None:
-        """Replace ``expected`` by ``refined`` (same phase, better times) unless it changed."""
-        if self._records.get(key) is record and record.graph == expected:
-            record.graph = refined
 
     def learn_absent(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """The graph holds nothing for this key (found at start-up): a tentative stop is then
@@ -166,8 +199,34 @@ class WorkloadTable:
         record.written_known = True
         tentative = record.graph is not None and is_tentative(record.graph)
         record.written = record.graph if tentative else None
-        if not record.exists and not record.needs_write:
+        if record.disposable:
             del self._records[key]
+
+    def read_back(self, key: ObjectKey, record: WorkloadRecord, decision: ReadBack) -> None:
+        """The stored subgraph was read back (and its ended instance stopped, if it had to be):
+        the graph now holds ``decision.holds``, and should say ``decision.graph``."""
+        if self._records.get(key) is not record:
+            return
+        record.written = decision.holds
+        record.written_known = True
+        record.graph = decision.graph
+        if record.disposable:
+            del self._records[key]
+
+    def ended_written(self, key: ObjectKey, record: WorkloadRecord, ended: Ended) -> None:
+        """The stop of the instance before this one is in the graph."""
+        if record.ended is ended:
+            record.ended = None
+        self.mark_written(key, record, ended.lifecycle)
+
+    def recheck(self, key: ObjectKey) -> bool:
+        """Forget what we know the graph holds for ``key``: its next write reads it back first
+        (an orphan found the key's object exists again). False when the key is not tracked."""
+        record = self._records.get(key)
+        if record is None:
+            return False
+        record.written_known = False
+        return True
 
     def forget(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """Nothing to write for this tombstone after all (a tentative stop of a never-written key)."""

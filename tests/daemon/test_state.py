@@ -11,6 +11,7 @@ from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Outcome, Phase
 from kg_exporter.state.nodes import NodeTable
 from kg_exporter.state.projection import decode
+from kg_exporter.state.readback import Stored, read_back
 from kg_exporter.state.workloads import Scope, WorkloadTable
 from tests.daemon.objects import deployment, job, job_finished, node, statefulset
 
@@ -143,20 +144,80 @@ def test_first_listing_leaves_the_written_state_unknown(table: WorkloadTable) ->
         assert record is not None and not record.written_known
 
 
-def test_adopt_keeps_the_stored_times_unless_the_state_moved_on(table: WorkloadTable) -> None:
+def test_a_read_back_decision_applies_to_the_record_it_was_made_for(
+    table: WorkloadTable,
+) -> None:
     table.replace(
         Scope("Deployment"), [live(deployment("web"), availableReplicas=1)], seen_live=False
     )
     record = table.get(WEB)
     assert record is not None and record.graph is not None
-    stored = Lifecycle(Phase.RUNNING, "2026-10-01T00:00:00Z")
-    table.adopt(WEB, record, stored, expected=record.graph)
-    assert record.graph == stored and not record.needs_write
-    # Moved on meanwhile: the newer graph stays and still needs writing.
-    running = record.graph
+    stored = Stored("u1", Lifecycle(Phase.RUNNING, "2026-10-01T00:00:00Z"))
+    decision = read_back(
+        stored, uid="u1", desired=record.graph, kind="Deployment", exists=True, now="t"
+    )
+    table.read_back(WEB, record, decision)
+    assert record.graph == stored.lifecycle and not record.needs_write
+    # A stop seen later keeps the recorded start.
     table.apply(live(deployment("web", replicas=0), availableReplicas=0))
-    table.adopt(WEB, record, stored, expected=running)
     assert record.graph is not None and record.graph.phase is Phase.STOPPED and record.needs_write
+    assert record.graph.started_at == "2026-10-01T00:00:00Z"
+
+
+def test_a_tombstone_whose_graph_is_unknown_waits_for_its_read_back(table: WorkloadTable) -> None:
+    table.reconciled = False
+    table.apply(live(deployment("web"), availableReplicas=0))  # not started
+    assert table.delete(WEB) is None
+    record = table.get(WEB)
+    assert record is not None and not record.exists, "the graph may hold it: kept to read back"
+    table.learn_absent(WEB, record)
+    assert table.get(WEB) is None, "nothing stored, nothing to write: forgotten"
+
+
+def test_new_keys_are_known_absent_only_once_reconciled(table: WorkloadTable) -> None:
+    table.reconciled = False
+    table.apply(live(deployment("early"), availableReplicas=1))
+    table.reconciled = True
+    table.apply(live(deployment("late"), availableReplicas=1))
+    early = table.get(ObjectKey("Deployment", "default", "early"))
+    late = table.get(ObjectKey("Deployment", "default", "late"))
+    assert early is not None and not early.written_known
+    assert late is not None and late.written_known and late.written is None
+
+
+def test_a_job_run_again_under_the_same_name_says_its_own_outcome(table: WorkloadTable) -> None:
+    key = ObjectKey("Job", "default", "nightly")
+    table.apply(live(job("nightly"), uid="run1", **job_finished("succeeded")))
+    record = table.get(key)
+    assert record is not None and record.graph is not None
+    table.mark_written(key, record, record.graph)
+    # Deleted, created again and failed while the watch was down: a relist finds the new run.
+    rerun = live(job("nightly"), uid="run2", **job_finished("failed"))
+    changes, vanished = table.replace(Scope("Job"), [rerun])
+    assert vanished == [] and [c.key for c in changes] == [key]
+    assert record.graph is not None and record.graph.outcome is Outcome.FAILED
+    assert record.uid == "run2" and record.ended is None, "the old run's stop is already written"
+
+
+def test_a_recreated_instance_that_started_records_the_old_stop_first(table: WorkloadTable) -> None:
+    table.apply(live(deployment("web"), uid="old", availableReplicas=1))
+    record = table.get(WEB)
+    assert record is not None and record.graph is not None
+    table.mark_written(WEB, record, record.graph)
+    started = record.graph.started_at
+    # Deleted and re-created, already running, before the daemon wrote anything in between.
+    changes, _ = table.replace(
+        Scope("Deployment"),
+        [live(deployment("web", labels={"v": "2"}), uid="new", availableReplicas=1)],
+    )
+    assert [c.after.phase if c.after else None for c in changes] == [Phase.RUNNING]
+    assert record.ended is not None and record.needs_write
+    assert record.ended.lifecycle.phase is Phase.STOPPED
+    assert record.ended.lifecycle.started_at == started, "the old instance's own start"
+    assert "labels" not in decode(record.ended.projection)["metadata"], "rendered as the old one"
+    assert record.graph is not None and record.graph.started_at != started
+    table.ended_written(WEB, record, record.ended)
+    assert record.ended is None and record.needs_write, "then the new instance"
 
 
 def test_nodes_join_and_leave() -> None:
@@ -176,3 +237,17 @@ def test_nodes_join_and_leave() -> None:
     assert record is not None
     nodes.mark_written("n2", record, present=False)
     assert nodes.get("n2") is None
+
+
+def test_a_node_back_with_another_uid_joined_again() -> None:
+    nodes = NodeTable(Ticker())
+    first = node("n1")
+    first["metadata"]["uid"] = "a"
+    assert nodes.apply(first) is True
+    assert nodes.apply(first) is False
+    again = node("n1")
+    again["metadata"]["uid"] = "b"
+    # It left and joined while the watch was down: a relist sees only the new uid.
+    assert nodes.replace([again]) == (["n1"], [])
+    record = nodes.get("n1")
+    assert record is not None and record.uid == "b" and record.present

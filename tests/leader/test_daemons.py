@@ -101,6 +101,20 @@ def written(metadata_service: str) -> set[str]:
     return {i.removeprefix(PREFIX) for i in ids}
 
 
+def status(metadata_service: str, name: str) -> tuple[str, str] | None:
+    """(phase, uid) of a stored Deployment's subgraph."""
+    response = httpx.get(f"{metadata_service}/subgraph/{PREFIX}{name}", timeout=5)
+    if response.status_code == 404:
+        return None
+    found: dict[str, str] = {}
+    for item in response.json().get("@graph", []):
+        for field in ("kgx:phase", "kgx:uid"):
+            if field in item:
+                value = item[field]
+                found[field] = str(value.get("@value") if isinstance(value, dict) else value)
+    return found.get("kgx:phase", ""), found.get("kgx:uid", "")
+
+
 def started(fake_kube: FakeKube, name: str) -> None:
     fake_kube.create(deployment(name))
     fake_kube.patch_status("Deployment", "default", name, {"replicas": 1, "availableReplicas": 1})
@@ -122,11 +136,20 @@ def test_one_daemon_leads_fail_over_misses_nothing_and_sigterm_hands_over_fast(
     leader.process.kill()
     killed = time.monotonic()
     started(fake_kube, "born-while-nobody-led")
+    # Re-created under the same name while nobody led, not started: the new leader adopts
+    # nothing from the graph for it — the instance the graph holds ended.
+    old_uid = fake_kube.delete("Deployment", "default", "before")["metadata"]["uid"]
+    fake_kube.create(deployment("before"))
     wait_until(lambda: holder(fake_kube) == standby.identity, timeout=10, what="fail-over")
     took = time.monotonic() - killed
     assert took < LEASE_SECONDS + 1.5
     wait_until(
         lambda: "born-while-nobody-led" in written(metadata_service), timeout=10, what="catch-up"
+    )
+    wait_until(
+        lambda: status(metadata_service, "before") == ("stopped", old_uid),
+        timeout=10,
+        what="the re-created workload's old instance stopped",
     )
 
     c = launch("c")  # type: ignore[operator]
