@@ -110,8 +110,9 @@ async def test_a_deleted_crd_stops_its_workloads_until_installed_again(
         assert fake_kube.request_count("list", f"/apis/{GROUP}/v1beta1/widgets") == 1
         fake_kube.delete("CustomResourceDefinition", None, CRD_NAME)
         await eventually(lambda: sink.phase(W1) == "stopped", what="the widget stopped")
-        await eventually(lambda: served(daemon, "Widget") == 0)
-        assert len(lines(caplog, "Widget (widgets.example.com) is no longer served")) == 1
+        gone = "Widget (widgets.example.com) is no longer served"
+        await eventually(lambda: len(lines(caplog, gone)) == 1, what="reported")
+        assert served(daemon, "Widget") == 0
         fake_kube.create(definition(GROUP, "Widget", versions=("v1beta1",)))
         fake_kube.create(widget("w1", "v1beta1"))
         running(fake_kube, "Widget", "w1")
