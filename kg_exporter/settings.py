@@ -21,6 +21,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from kg_exporter.errors import SettingsError
+from kg_exporter.glaciation.config import GlaciationSettings, prefix_iri
 
 ENV_PREFIX = "KG_EXPORTER_"
 
@@ -303,6 +304,11 @@ class Settings(BaseSettings):
     daemon: DaemonSettings = Field(
         default_factory=DaemonSettings, description="The long-running daemon (`kg-exporter run`)."
     )
+    glaciation: GlaciationSettings = Field(
+        default_factory=GlaciationSettings,
+        description="The `glaciation` profile: the GLACIATION platform's snapshot "
+        "(docs/glaciation.md).",
+    )
 
     @field_validator("cluster_id", "glaciation_node_id")
     @classmethod
@@ -317,13 +323,7 @@ class Settings(BaseSettings):
     @field_validator("iri_base")
     @classmethod
     def _iri_base(cls, value: str) -> str:
-        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) or any(
-            c in value for c in ' <>"{}|\\^`'
-        ):
-            raise ValueError(f"{value!r} is not an absolute IRI")
-        if not value.endswith(("/", "#")):
-            raise ValueError(f"{value!r} must end with '/' or '#'")
-        return value
+        return prefix_iri(value)
 
     @field_validator("rate_window")
     @classmethod

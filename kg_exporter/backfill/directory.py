@@ -17,6 +17,7 @@ from typing import Any
 
 from kg_exporter.backfill.outcome import WriteOutcome
 from kg_exporter.errors import SinkError, SinkUnavailable
+from kg_exporter.render.serialize import pretty_json
 from kg_exporter.sink import PutOutcome
 from kg_exporter.sink.ids import checked_id
 
@@ -79,7 +80,7 @@ class DirectorySink:
 
 def _encode(document: Mapping[str, Any]) -> bytes:
     # Indented and key-ordered as rendered: the files are for people to read and diff.
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return pretty_json(document)
 
 
 def _write(path: Path, data: bytes) -> WriteOutcome:

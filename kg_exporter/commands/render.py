@@ -8,8 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from kg_exporter.errors import ManifestError
-from kg_exporter.identity import subgraph_graph_iri
+from kg_exporter.errors import ManifestError, RenderError
 from kg_exporter.manifests import Manifest, read_manifests
 from kg_exporter.render.batch import Skipped, render_objects
 from kg_exporter.render.renderer import Renderer, Subgraph
@@ -36,23 +35,27 @@ def _write_jsonld(subgraphs: Iterable[Subgraph], out: TextIO) -> None:
     out.write("\n]}\n")
 
 
-def _write_rdf(subgraphs: Iterable[Subgraph], out: TextIO, fmt: str) -> None:
-    from rdflib import Dataset, URIRef
+def _write_rdf(subgraphs: Iterable[Subgraph], out: TextIO, fmt: str) -> int:
+    """Write each subgraph as N-Quads or Turtle; the number that could not be read as JSON-LD
+    (each listed on stderr)."""
+    from kg_exporter.render import serialize
+    from kg_exporter.resources import context
 
-    from kg_exporter.validate import to_graph
-
+    prefixes = serialize.context_prefixes(context())
+    failed = 0
     for subgraph in subgraphs:
-        graph = to_graph(subgraph.document)
-        if fmt == "nquads":
-            dataset = Dataset()
-            named = dataset.graph(URIRef(subgraph_graph_iri(subgraph.id)))
-            for triple in graph:
-                named.add(triple)
-            out.write(dataset.serialize(format="nquads"))
-        else:
-            out.write(f"# subgraph {subgraph.id} ({subgraph.kind.value})\n")
-            out.write(graph.serialize(format="turtle"))
-            out.write("\n")
+        try:
+            if fmt == "nquads":
+                text = serialize.nquads(subgraph.id, subgraph.document).decode("utf-8")
+            else:
+                turtle = serialize.turtle(subgraph.document, prefixes).decode("utf-8")
+                text = f"# subgraph {subgraph.id} ({subgraph.kind.value})\n{turtle}\n"
+        except RenderError as exc:
+            failed += 1
+            print(f"error: {subgraph.id}: cannot render: {exc}", file=sys.stderr)
+            continue
+        out.write(text)
+    return failed
 
 
 def render_command(paths: list[Path], settings: Settings, *, fmt: str, out: TextIO) -> int:
@@ -76,7 +79,8 @@ def render_command(paths: list[Path], settings: Settings, *, fmt: str, out: Text
     if fmt == "jsonld":
         _write_jsonld(subgraphs(), out)
     else:
-        _write_rdf(subgraphs(), out, fmt)
+        unreadable = _write_rdf(subgraphs(), out, fmt)
+        failed += unreadable
     if errors or failed:
         print(
             f"{len(errors)} input error(s), {failed} object(s) not rendered; the rest was rendered",

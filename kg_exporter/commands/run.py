@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from functools import partial
 from pathlib import Path
 
+from kubernetes_asyncio.client import ApiClient
 from prometheus_client import CollectorRegistry
 
+from kg_exporter.glaciation.profile import GlaciationProfile, profile_targets
 from kg_exporter.leader import run_while_leading
 from kg_exporter.leader.kube import elector_for
 from kg_exporter.runtime import Daemon, configure_logging
@@ -43,13 +46,22 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     # Every watch holds a connection; lists, the lease and the odd retry need a few more.
-    api = await open_api_client(kubeconfig, pool_size=len(targets_for(settings)) + 16)
+    watches = len(targets_for(settings))
+    if settings.glaciation.enabled:
+        watches += len(profile_targets(settings))
+    api = await open_api_client(kubeconfig, pool_size=watches + 16)
     try:
         sink = open_sink(settings.sink)
         try:
             registry = CollectorRegistry()
             daemon = Daemon(settings, api=api, sink=sink, registry=registry, serve=False)
             health = daemon.health
+            work = partial(daemon.run, stop)
+            if settings.glaciation.enabled:
+                # Built before any lease is held, so a bad measurement configuration is an error
+                # at start (exit 2), not when a standby takes over.
+                profile = profile_for(settings, daemon, api, registry)
+                work = partial(run_with_profile, profile, daemon, stop)
 
             def leading(now: bool) -> None:
                 health.standby = not now
@@ -65,10 +77,38 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
             url = await daemon.server.start()
             log.info("serving /metrics, /healthz and /readyz on %s", url)
             try:
-                return await run_while_leading(elector, stop, lambda: daemon.run(stop))
+                return await run_while_leading(elector, stop, work)
             finally:
                 await daemon.server.stop()
         finally:
             await sink.aclose()
     finally:
         await api.close()
+
+
+def profile_for(
+    settings: Settings, daemon: Daemon, api: ApiClient, registry: CollectorRegistry
+) -> GlaciationProfile:
+    """The ``glaciation`` profile. Alone (``glaciation.subgraphs: false``) readiness follows its
+    snapshot writes, as it follows the sink's writes otherwise."""
+    alone = not settings.glaciation.subgraphs
+    health = daemon.health
+
+    def on_result(error: Exception | None) -> None:
+        if not alone:
+            return
+        health.synced = True
+        if error is None:
+            health.sink_succeeded()
+        else:
+            health.sink_failed(str(error))
+
+    return GlaciationProfile(settings, api=api, registry=registry, on_result=on_result)
+
+
+async def run_with_profile(profile: GlaciationProfile, daemon: Daemon, stop: asyncio.Event) -> int:
+    """The profile beside the design's daemon, or alone; the worse of their exit codes."""
+    if not profile.settings.subgraphs:
+        return await profile.run(stop)
+    codes = await asyncio.gather(daemon.run(stop), profile.run(stop))
+    return max(codes)

@@ -1,4 +1,5 @@
-"""Pulling a metric's history from Prometheus: ``/api/v1/query_range`` as typed series.
+"""Pulling a metric's history from Prometheus: ``/api/v1/query_range`` as typed series; and the
+value of a query at one instant (``/api/v1/query``), as the ``glaciation`` profile samples them.
 
 Prometheus answers at most 11,000 points per series and request, so a longer range is fetched in
 consecutive slices, aligned on ``step``, and the slices of each series joined: a caller asks for a
@@ -73,6 +74,12 @@ class PrometheusClient:
                 merged.setdefault(key, (labels, []))[1].extend(samples)
         return [Series(labels, tuple(samples)) for labels, samples in merged.values()]
 
+    async def query(self, promql: str, *, time: Instant) -> list[Series]:
+        """Every series ``promql`` yields at ``time``, each with its one sample (a scalar answer is
+        one series without labels)."""
+        data = await self._post("query", {"query": promql, "time": _format(_seconds(time))}, promql)
+        return [Series(labels, tuple(samples)) for labels, samples in _vector(data, self.url)]
+
     async def history(
         self, metric: Metric, *, start: Instant, end: Instant, step: Step
     ) -> list[Series]:
@@ -97,13 +104,17 @@ class PrometheusClient:
     async def _query_slice(
         self, promql: str, start: float, end: float, step: float
     ) -> list[tuple[dict[str, str], list[Sample]]]:
-        endpoint = f"{self.url}/api/v1/query_range"
         params = {
             "query": promql,
             "start": _format(start),
             "end": _format(end),
             "step": _format(step),
         }
+        return _matrix(await self._post("query_range", params, promql), self.url)
+
+    async def _post(self, api: str, params: dict[str, str], promql: str) -> object:
+        """The ``data`` of a successful answer of ``/api/v1/<api>``."""
+        endpoint = f"{self.url}/api/v1/{api}"
         try:
             # POST form, as Prometheus accepts: a long PromQL never hits a URL length limit.
             response = await self._client.post(
@@ -123,7 +134,7 @@ class PrometheusClient:
                 status=response.status_code,
                 error_type=str(error_type) if error_type else None,
             )
-        return _matrix(body.get("data"), self.url)
+        return body.get("data")
 
 
 def _json(response: httpx.Response, url: str) -> dict[str, Any]:
@@ -165,6 +176,26 @@ def _matrix(data: object, url: str) -> list[tuple[dict[str, str], list[Sample]]]
             ) from exc
         out.append((labels, samples))
     return out
+
+
+def _vector(data: object, url: str) -> list[tuple[dict[str, str], list[Sample]]]:
+    kind = data.get("resultType") if isinstance(data, dict) else type(data).__name__
+    result = data.get("result") if isinstance(data, dict) else None
+    try:
+        if kind == "scalar" and isinstance(result, list):
+            return [({}, [Sample(float(result[0]), float(result[1]))])]
+        if kind == "vector" and isinstance(result, list):
+            out = []
+            for series in result:
+                labels = {str(k): str(v) for k, v in series["metric"].items()}
+                t, value = series["value"]
+                out.append((labels, [Sample(float(t), float(value))]))
+            return out
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise PrometheusError(f"Prometheus at {url} answered a malformed sample: {exc}") from exc
+    raise PrometheusError(
+        f"Prometheus at {url} answered an instant query with {kind!r}, not a vector or scalar"
+    )
 
 
 def _slices(start: float, end: float, step: float, max_points: int) -> list[tuple[float, float]]:

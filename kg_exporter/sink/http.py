@@ -103,11 +103,14 @@ class SinkClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         allow: Collection[int] = (),
+        on_retry: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """The first response with a 2xx status or one in ``allow``.
 
         ``what`` names the request in logs and errors ("PUT <id>"). Raises
         :class:`SinkRejected` or :class:`SinkUnavailable` as the module docstring says.
+        ``on_retry`` is called before each further attempt: a caller whose request is not
+        idempotent (a PATCH that appends) learns that an earlier attempt may have landed.
         """
         attempts = self._backoff.max_attempts
         for attempt in range(1, attempts + 1):
@@ -150,6 +153,8 @@ class SinkClient:
                 attempt + 1,
                 attempts,
             )
+            if on_retry is not None:
+                on_retry()
             await self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
 

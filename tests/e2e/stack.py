@@ -160,6 +160,20 @@ class MetadataService(Process):
         )
 
 
+def run_argv(config: Path, kubeconfig: Path) -> list[str]:
+    """``kg-exporter run`` with a config file, against the cluster of ``kubeconfig``."""
+    return [
+        sys.executable,
+        "-m",
+        "kg_exporter.cli",
+        "run",
+        "--config",
+        str(config),
+        "--kubeconfig",
+        str(kubeconfig),
+    ]
+
+
 class Daemon(Process):
     """``kg-exporter run --config FILE --kubeconfig FILE`` with fast retries for tests."""
 
@@ -186,19 +200,9 @@ class Daemon(Process):
         }
         config_path = workdir / f"daemon-{port}.yaml"
         config_path.write_text(yaml.safe_dump(config))
-        argv = [
-            sys.executable,
-            "-m",
-            "kg_exporter.cli",
-            "run",
-            "--config",
-            str(config_path),
-            "--kubeconfig",
-            str(kubeconfig),
-        ]
         super().__init__(
             "kg-exporter run",
-            argv,
+            run_argv(config_path, kubeconfig),
             url=f"http://127.0.0.1:{port}",
             log=workdir / "daemon.log",
             ready_path="/readyz",

@@ -26,6 +26,14 @@ class Prometheus:
         response = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
         return response.json()  # type: ignore[no-any-return]
 
+    def query_at(self, promql: str, time: float) -> list[dict]:  # type: ignore[type-arg]
+        """The result vector of ``promql`` evaluated at ``time`` (Unix seconds)."""
+        response = httpx.get(
+            f"{self.url}/api/v1/query", params={"query": promql, "time": f"{time:.3f}"}, timeout=10
+        )
+        response.raise_for_status()
+        return response.json()["data"]["result"]  # type: ignore[no-any-return]
+
 
 @contextlib.contextmanager
 def start_prometheus(

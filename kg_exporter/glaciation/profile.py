@@ -1,0 +1,189 @@
+"""The ``glaciation`` profile wired together: its watches, inventory, sampler, renderer, writer and
+loop, run beside the design's daemon (or alone) until stopped.
+
+Its watches are its own (Nodes, Pods, the workload kinds): the design's keep only what start/stop
+needs, and the snapshot needs pods, ReplicaSets and amounts. The design's start/stop handling,
+queue and sink are untouched by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+
+import aiohttp
+from kubernetes_asyncio.client import ApiClient
+from prometheus_client import CollectorRegistry
+
+from kg_exporter.errors import KgExporterError, WatchError
+from kg_exporter.glaciation.config import GlaciationSettings
+from kg_exporter.glaciation.inventory import Inventory
+from kg_exporter.glaciation.measurements import load_measurements
+from kg_exporter.glaciation.metrics import GlaciationMetrics
+from kg_exporter.glaciation.project import UNKNOWN_CLUSTER, cluster_name_of
+from kg_exporter.glaciation.render import SnapshotRenderer
+from kg_exporter.glaciation.sampler import Sampler
+from kg_exporter.glaciation.snapshotter import Snapshotter, end_time
+from kg_exporter.glaciation.writer import SnapshotWriter
+from kg_exporter.queue import Backoff as RetryBackoff
+from kg_exporter.read.prometheus import PrometheusClient
+from kg_exporter.settings import Settings, SinkSettings
+from kg_exporter.sink.backoff import Backoff
+from kg_exporter.sink.glaciation_api import GlaciationApi
+from kg_exporter.sink.http import SinkClient, make_http_client
+from kg_exporter.watch import Target, Watcher
+from kg_exporter.watch.stream import list_page
+
+log = logging.getLogger("kg_exporter.glaciation")
+
+#: (kind, group, plural) of everything the profile watches besides the workload kinds' own.
+_WORKLOADS = {
+    "Deployment": ("apps", "deployments"),
+    "ReplicaSet": ("apps", "replicasets"),
+    "StatefulSet": ("apps", "statefulsets"),
+    "DaemonSet": ("apps", "daemonsets"),
+    "Job": ("batch", "jobs"),
+}
+
+
+def profile_targets(settings: Settings) -> list[Target]:
+    namespaces: tuple[str | None, ...] = settings.namespaces or (None,)
+    kinds = [("Pod", "", "pods")] + [
+        (kind, *_WORKLOADS[kind]) for kind in settings.glaciation.workload_kinds
+    ]
+    targets = [
+        Target(kind, group, "v1", plural, ns) for kind, group, plural in kinds for ns in namespaces
+    ]
+    return [Target("Node", "", "v1", "nodes"), *targets]
+
+
+class GlaciationProfile:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        api: ApiClient,
+        registry: CollectorRegistry,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+        on_result: Callable[[KgExporterError | None], None] = lambda error: None,
+    ) -> None:
+        profile: GlaciationSettings = settings.glaciation
+        self.settings = profile
+        self._api = api
+        self.metrics = GlaciationMetrics(registry)
+        self.targets = profile_targets(settings)
+        self.inventory = Inventory(
+            self.targets, self.metrics, now=lambda: end_time(clock()), on_change=self._changed
+        )
+        config = load_measurements(profile.measurements_file)
+        prometheus_url = profile.prometheus_url or settings.prometheus_url
+        self._prometheus = PrometheusClient(
+            str(prometheus_url), timeout=profile.query_timeout_seconds
+        )
+        sampler = Sampler(self._prometheus, config, self.metrics)
+        sink = SinkSettings(
+            kind="glaciation",
+            url=profile.url,
+            timeout_seconds=profile.timeout_seconds,
+            max_attempts=profile.max_attempts,
+        )
+        # Two connections: the service answers one request at a time anyway.
+        client = SinkClient(
+            make_http_client(sink, max_connections=2),
+            backoff=Backoff.from_settings(sink),
+            timeout_seconds=profile.timeout_seconds,
+            owns_client=True,
+            rng=rng,
+            clock=clock,
+        )
+        self.writer = SnapshotWriter(
+            GlaciationApi(client, str(profile.url)),
+            self.metrics,
+            prune_age_seconds=profile.prune_age_seconds if profile.prune else None,
+            clock=clock,
+        )
+        self.snapshotter = Snapshotter(
+            self.inventory,
+            SnapshotRenderer(profile, settings.template_dir),
+            sampler,
+            self.writer,
+            self.metrics,
+            interval_seconds=profile.interval_seconds,
+            change_delay_seconds=profile.change_delay_seconds,
+            clock=clock,
+            on_result=on_result,
+        )
+        options = settings.daemon
+        backoff = RetryBackoff(
+            options.watch_backoff_initial_seconds, options.watch_backoff_max_seconds, rng
+        )
+        self.watchers = [
+            Watcher(
+                api,
+                target,
+                self.inventory,
+                backoff=backoff.delay,
+                page_size=options.list_page_size,
+                timeout_seconds=options.watch_timeout_seconds,
+                rng=rng,
+            )
+            for target in self.targets
+        ]
+
+    def _changed(self) -> None:
+        self.snapshotter.changed()
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Watch and snapshot until ``stop`` is set; 1 when a watch loop died (a bug), else 0."""
+        log.info(
+            "glaciation profile: snapshots to %s every %.0f s",
+            self.settings.url,
+            self.settings.interval_seconds,
+        )
+        self.inventory.state.cluster_name = self.settings.cluster_name or await self._cluster_name()
+        watches = {
+            asyncio.create_task(w.run(), name=f"glaciation watch {w.target}") for w in self.watchers
+        }
+        loop = asyncio.create_task(
+            self.snapshotter.run(lambda: self.inventory.synced), name="snapshots"
+        )
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait(
+            {*watches, loop, stopping}, return_when=asyncio.FIRST_COMPLETED
+        )
+        code = 0
+        for task in done - {stopping}:
+            log.error("%s died: %r", task.get_name(), task.exception(), exc_info=task.exception())
+            code = 1
+        for task in [*watches, loop, stopping]:
+            task.cancel()
+        await asyncio.gather(*watches, loop, stopping, return_exceptions=True)
+        await self.writer.aclose()
+        await self._prometheus.aclose()
+        return code
+
+    async def _cluster_name(self) -> str:
+        """``clusterName`` of kube-system/kubeadm-config, as the published exporter names the
+        cluster; ``Unknown`` when it cannot be read (no kubeadm, no permission)."""
+        target = Target("ConfigMap", "", "v1", "configmaps", "kube-system")
+        token = None
+        try:
+            while True:
+                page = await list_page(self._api, target, limit=100, continue_token=token)
+                for obj in page.items:
+                    if obj.get("metadata", {}).get("name") == "kubeadm-config":
+                        return cluster_name_of(obj)
+                token = page.continue_token
+                if token is None:
+                    break
+        except (WatchError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.info(
+                "cannot read kube-system/kubeadm-config (%s); the cluster is named %s",
+                exc,
+                UNKNOWN_CLUSTER,
+            )
+        return UNKNOWN_CLUSTER
