@@ -115,7 +115,7 @@ async def from_cluster(
     from kg_exporter.watch.cycle import Cursor, relist
 
     kinds = kinds if kinds is not None else registry_for(settings)
-    targets = targets_for(settings, kinds)
+    targets = targets_for(settings, kinds.specs())
     listed: list[Item] = []
     collector = _Collector(listed)
     api = await open_api_client(kubeconfig, pool_size=4)

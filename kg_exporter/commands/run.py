@@ -48,7 +48,7 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
         loop.add_signal_handler(signum, on_signal, signum)
     # Every watch holds a connection; lists, the lease and the odd retry need a few more.
     renderer = Renderer(settings)  # compiles the kinds once; the daemon shares them
-    watches = len(targets_for(settings, renderer.kinds))
+    watches = len(targets_for(settings, renderer.kinds.specs()))
     if settings.glaciation.enabled:
         watches += len(profile_targets(settings))
     api = await open_api_client(kubeconfig, pool_size=watches + 16)

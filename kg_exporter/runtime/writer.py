@@ -88,13 +88,13 @@ class Writer:
             self._workloads.ended_written(key, record, ended)
         if record.graph is None or not record.needs_write:
             return
-        desired = record.graph
+        desired, uid = record.graph, record.uid
         inherited = [decode(p) for p in self._workloads.inherited(key)]
         subgraphs = self._renderer.workload_from(
             decode(record.projection), desired, inherited=inherited
         )
         await self._put_all(subgraphs)
-        self._workloads.mark_written(key, record, desired)
+        self._workloads.mark_written(key, record, desired, uid=uid)
 
     async def _read_back(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """What the graph holds for a key found without knowing it (see state/readback.py)."""

@@ -59,11 +59,18 @@ class WorkloadRecord:
     folded: bool = False
     #: The rule failure last logged for it (logged again only when it changes).
     problem: str | None = None
+    #: The uid ``written`` was written for: a new instance with the very same lifecycle (a Job
+    #: re-run with the same times) still has its own document to write.
+    written_uid: str | None = None
 
     @property
     def needs_write(self) -> bool:
-        return self.ended is not None or (
-            self.graph is not None and (not self.written_known or self.written != self.graph)
+        if self.ended is not None:
+            return True
+        if self.graph is None:
+            return False
+        return (
+            not self.written_known or self.written != self.graph or self.written_uid != self.uid
         )
 
     @property
@@ -78,6 +85,7 @@ class Ended:
 
     projection: bytes
     lifecycle: Lifecycle
+    uid: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +201,7 @@ class WorkloadTable:
             graph = record.graph
             return Change(key, None, graph) if graph is not None else None
         self._report(record, extracted)
-        before = record.graph
+        before, uid_before = record.graph, record.uid
         previous = record.observation
         record.observation = extracted.observation
         projection = encode(extracted.facts)
@@ -212,7 +220,9 @@ class WorkloadTable:
         record.graph = graph
         if folded or record.observation != previous:
             self._reevaluate(key, record.owner, seen_live)
-        return Change(key, before, graph) if graph != before else None
+        if graph != before or (record.uid != uid_before and record.needs_write):
+            return Change(key, before, graph)
+        return None
 
     def _link(self, record: WorkloadRecord, key: ObjectKey, extracted: Extract, folded: bool) -> None:
         self.family.link(key, record.owner, extracted.owner)
@@ -264,7 +274,7 @@ class WorkloadTable:
             # old projection (the new one must not relabel it).
             return old
         if old is not None and not is_tentative(old) and not self._holds(record, old):
-            record.ended = Ended(record.projection, old)
+            record.ended = Ended(record.projection, old, record.uid)
         record.projection = projection
         record.uid = uid
         return graph
@@ -301,11 +311,15 @@ class WorkloadTable:
         self.family.link(key, record.owner, None)
         self.family.forget(key)
 
-    def mark_written(self, key: ObjectKey, record: WorkloadRecord, written: Lifecycle) -> None:
-        """``written`` is now in the graph; a tombstone whose stop that was is forgotten."""
+    def mark_written(
+        self, key: ObjectKey, record: WorkloadRecord, written: Lifecycle, *, uid: str | None
+    ) -> None:
+        """``written`` is now in the graph, for instance ``uid``; a tombstone whose stop that was
+        is forgotten."""
         if self._records.get(key) is not record:
             return
         record.written = written
+        record.written_uid = uid
         record.written_known = True
         if record.disposable:
             self._drop(key)
@@ -318,6 +332,7 @@ class WorkloadTable:
         record.written_known = True
         tentative = record.graph is not None and is_tentative(record.graph)
         record.written = record.graph if tentative else None
+        record.written_uid = record.uid
         if record.disposable:
             self._drop(key)
 
@@ -327,6 +342,7 @@ class WorkloadTable:
         if self._records.get(key) is not record:
             return
         record.written = decision.holds
+        record.written_uid = record.uid
         record.written_known = True
         record.graph = decision.graph
         if record.disposable:
@@ -336,7 +352,7 @@ class WorkloadTable:
         """The stop of the instance before this one is in the graph."""
         if record.ended is ended:
             record.ended = None
-        self.mark_written(key, record, ended.lifecycle)
+        self.mark_written(key, record, ended.lifecycle, uid=ended.uid)
 
     def recheck(self, key: ObjectKey) -> bool:
         """Forget what we know the graph holds for ``key``: its next write reads it back first
