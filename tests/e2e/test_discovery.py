@@ -42,9 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ms = MetadataService(work / "store", work / "metadata-service.log")
         ms.start()
         try:
-            daemon = Daemon(
-                fake.kubeconfig_path, ms.url, work, discovery_interval_seconds=INTERVAL
-            )
+            daemon = Daemon(fake.kubeconfig_path, ms.url, work, discovery_interval_seconds=INTERVAL)
             daemon.start()  # returns once /readyz answers 200
             try:
                 yield Stack(fake, ms, daemon)
@@ -70,8 +68,8 @@ def test_a_forbidden_kind_is_one_error_the_others_work_and_it_is_picked_up_once_
     errors = stack.lines(r"cannot read jobs")
     assert len(errors) == 1, errors
     assert "ERROR" in errors[0]
-    assert 'apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list", "watch"]' in (
-        errors[0]
+    assert (
+        'apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list", "watch"]' in (errors[0])
     )
     assert ms.phase("cluster1:workload:job:default:batch") is None
 
