@@ -31,9 +31,7 @@ from kg_exporter.glaciation.writer import SnapshotWriter
 from kg_exporter.queue import Backoff as RetryBackoff
 from kg_exporter.read.prometheus import PrometheusClient
 from kg_exporter.settings import Settings, SinkSettings
-from kg_exporter.sink.backoff import Backoff
-from kg_exporter.sink.glaciation_api import GlaciationApi
-from kg_exporter.sink.http import SinkClient, make_http_client
+from kg_exporter.sink.glaciation_api import open_glaciation_api
 from kg_exporter.watch import Target, Watcher
 from kg_exporter.watch.stream import list_page
 
@@ -91,20 +89,12 @@ class GlaciationProfile:
             timeout_seconds=profile.timeout_seconds,
             max_attempts=profile.max_attempts,
         )
-        # Two connections: the service answers one request at a time anyway.
-        client = SinkClient(
-            make_http_client(sink, max_connections=2),
-            backoff=Backoff.from_settings(sink),
-            timeout_seconds=profile.timeout_seconds,
-            owns_client=True,
-            rng=rng,
-            clock=clock,
-        )
         self.writer = SnapshotWriter(
-            GlaciationApi(client, str(profile.url)),
+            open_glaciation_api(sink, rng=rng, clock=clock),
             self.metrics,
             prune_age_seconds=profile.prune_age_seconds if profile.prune else None,
             clock=clock,
+            writer=settings.cluster_id,
         )
         self.snapshotter = Snapshotter(
             self.inventory,

@@ -15,11 +15,15 @@ more: extra ones only queue inside it until they time out.
 from __future__ import annotations
 
 import json
+import random
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from kg_exporter.sink.http import SinkClient, json_body
+from kg_exporter.settings import SinkSettings
+from kg_exporter.sink.backoff import Backoff
+from kg_exporter.sink.http import SinkClient, json_body, make_http_client
 from kg_exporter.sink.sparql import bindings, term
 
 _GRAPH_IN_ANSWER = re.compile(r"into graph <([^<>]*)>")
@@ -79,6 +83,25 @@ class GlaciationApi:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def open_glaciation_api(
+    settings: SinkSettings,
+    *,
+    rng: Callable[[], float] = random.random,
+    clock: Callable[[], float] = time.time,
+) -> GlaciationApi:
+    """A client of its own for the service at ``settings.url`` (its timeout, attempts and backoff),
+    with two connections: the service answers one request at a time anyway."""
+    client = SinkClient(
+        make_http_client(settings, max_connections=2),
+        backoff=Backoff.from_settings(settings),
+        timeout_seconds=settings.timeout_seconds,
+        owns_client=True,
+        rng=rng,
+        clock=clock,
+    )
+    return GlaciationApi(client, str(settings.url))
 
 
 def timestamp_of(graph: str) -> int | None:

@@ -235,7 +235,10 @@ class Daemon(Process):
             return 0
 
 
-def eventually(check: Callable[[], bool], *, within: float = 10.0, what: str = "") -> None:
+def eventually(check: Callable[[], bool], *, within: float = 30.0, what: str = "") -> None:
+    """Poll ``check`` until it holds. The default deadline is generous: it only matters when the
+    check fails, and a machine busy with other work can take seconds to do what takes
+    milliseconds when it is idle."""
     deadline = time.monotonic() + within
     last_error: Exception | None = None
     while time.monotonic() < deadline:

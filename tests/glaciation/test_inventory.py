@@ -14,9 +14,7 @@ from kg_exporter.glaciation.render import SnapshotRenderer
 from kg_exporter.glaciation.snapshotter import Snapshotter
 from kg_exporter.glaciation.writer import SnapshotWriter
 from kg_exporter.settings import SinkSettings
-from kg_exporter.sink.backoff import Backoff
-from kg_exporter.sink.glaciation_api import GlaciationApi
-from kg_exporter.sink.http import SinkClient, make_http_client
+from kg_exporter.sink.glaciation_api import open_glaciation_api
 from kg_exporter.watch import EventType, Target
 from tests.glaciation.service import GlaciationService
 from tests.support.processes import free_port
@@ -89,13 +87,7 @@ def test_a_skipped_object_is_counted() -> None:
 
 def writer_to(url: str, metrics: GlaciationMetrics) -> SnapshotWriter:
     settings = SinkSettings(kind="glaciation", url=url, max_attempts=1, timeout_seconds=2)
-    client = SinkClient(
-        make_http_client(settings),
-        backoff=Backoff.from_settings(settings),
-        timeout_seconds=2,
-        owns_client=True,
-    )
-    return SnapshotWriter(GlaciationApi(client, url), metrics)
+    return SnapshotWriter(open_glaciation_api(settings), metrics)
 
 
 async def test_an_end_is_kept_until_a_snapshot_with_it_is_written(
