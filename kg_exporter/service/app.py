@@ -1,4 +1,5 @@
-"""The reference Metadata Service as an aiohttp application: the ``/subgraph`` API of contracts.md,
+"""The reference Metadata Service as an aiohttp application: the ``/subgraph`` API of contracts.md
+(and ``POST /subgraph``, many subgraphs per request: :mod:`kg_exporter.service.batch`),
 ``/sparql`` over the union of all subgraphs, ``/metrics`` and ``/healthz``.
 
 Checks run cheapest first and before anything is read or written: token (401), id (400), media type
@@ -16,7 +17,6 @@ can run long, always go to their own threads so a slow query stalls nothing else
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -29,9 +29,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kg_exporter.resources import context as product_context
+from kg_exporter.service.batch import NDJSON, Refused, read_batch, results_body
+from kg_exporter.service.batch import digest as batch_digest
 from kg_exporter.service.metrics import ServiceMetrics
 from kg_exporter.service.queries import refuse_federation
-from kg_exporter.service.store import PutResult, SubgraphStore
+from kg_exporter.service.store import PutResult, Statements, SubgraphStore, n_triples
 from kg_exporter.service.validation import (
     DEFAULT_MAX_BODY_BYTES,
     BadRequest,
@@ -84,6 +86,7 @@ def create_app(
         client_max_size=max_body_bytes, middlewares=[service.observe, service.authorize]
     )
     app.router.add_get("/subgraph", service.list_ids)
+    app.router.add_post("/subgraph", service.batch)
     app.router.add_route("*", "/subgraph/{id:.*}", service.subgraph, name="subgraph")
     app.router.add_route("GET", "/sparql", service.sparql)
     app.router.add_route("POST", "/sparql", service.sparql)
@@ -178,14 +181,8 @@ class _Service:
         self, request: web.Request, subgraph_id: str, *, create_only: bool
     ) -> web.StreamResponse:
         check_content_type(request.content_type.lower())
-        length = request.content_length
-        if length is not None and length > self.max_body_bytes:
-            raise _too_large(self.max_body_bytes)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            raise _too_large(self.max_body_bytes) from exc
-        digest = hashlib.blake2b(body, digest_size=16).digest()
+        body = await self._body(request)
+        digest = batch_digest(body)
         if not create_only and self.store.unchanged(subgraph_id, digest):
             # The very bytes last written here: validated then, so nothing to parse or write.
             return _unchanged()
@@ -205,6 +202,48 @@ class _Service:
         if result is PutResult.UNCHANGED:
             return _unchanged()
         return web.Response(status=204)
+
+    async def _body(self, request: web.Request) -> bytes:
+        length = request.content_length
+        if length is not None and length > self.max_body_bytes:
+            raise _too_large(self.max_body_bytes)
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise _too_large(self.max_body_bytes) from exc
+
+    async def batch(self, request: web.Request) -> web.StreamResponse:
+        """``POST /subgraph``: see :mod:`kg_exporter.service.batch`."""
+        if request.content_type.lower() != NDJSON:
+            raise BadRequest(
+                415,
+                "unsupported content type",
+                f"send {NDJSON}, one {{\"id\": ..., \"document\": ...}} per line",
+            )
+        lines = read_batch(await self._body(request))
+        results: list[dict[str, Any]] = []
+        writes: list[Statements] = []
+        written: list[int] = []
+        for line in lines:
+            if isinstance(line, Refused):
+                results.append(line.result())
+            elif self.store.unchanged(line.subgraph_id, line.digest):
+                results.append({"id": line.subgraph_id, "status": 204, "unchanged": True})
+            else:
+                try:
+                    statements = n_triples(parse_document(line.body))
+                except BadRequest as exc:
+                    results.append(Refused(line.subgraph_id, exc).result())
+                    continue
+                written.append(len(results))
+                results.append({"id": line.subgraph_id})
+                writes.append(Statements(line.subgraph_id, statements, line.digest))
+        if writes:
+            # A thread: a bulk load takes long enough to be felt, and releases the GIL.
+            outcomes = await asyncio.to_thread(self.store.put_many, writes)
+            for index, outcome in zip(written, outcomes, strict=True):
+                results[index].update(_BATCH_RESULTS[outcome])
+        return web.Response(body=results_body(results), content_type="application/json")
 
     async def list_ids(self, request: web.Request) -> web.StreamResponse:
         return _json(self.store.ids(request.query.get("prefix", "")))
@@ -265,6 +304,13 @@ def _route(request: web.Request) -> str:
     if info is None:
         return "other"
     return SUBGRAPH_ROUTE if info.name == "subgraph" else info.canonical
+
+
+_BATCH_RESULTS: dict[PutResult, dict[str, Any]] = {
+    PutResult.CREATED: {"status": 201},
+    PutResult.REPLACED: {"status": 204},
+    PutResult.UNCHANGED: {"status": 204, "unchanged": True},
+}
 
 
 def _unchanged() -> web.Response:

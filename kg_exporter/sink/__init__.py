@@ -10,6 +10,7 @@
 
 from kg_exporter.sink.backoff import Backoff, parse_retry_after
 from kg_exporter.sink.base import PutOutcome, Sink
+from kg_exporter.sink.batching import BatchingSink
 from kg_exporter.sink.factory import open_sink
 from kg_exporter.sink.glaciation import GlaciationSink
 from kg_exporter.sink.graph_store import GraphStoreSink, sibling_query_url
@@ -19,6 +20,7 @@ from kg_exporter.sink.token import TokenFile
 
 __all__ = [
     "Backoff",
+    "BatchingSink",
     "GlaciationSink",
     "GraphStoreSink",
     "PutOutcome",
