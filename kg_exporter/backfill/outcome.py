@@ -46,4 +46,3 @@ def writer_for(sink: Sink) -> Write:
 async def write(sink: Sink, subgraph_id: str, document: Mapping[str, Any]) -> WriteOutcome:
     """PUT ``document``; what it did, as precisely as the sink can say."""
     return await writer_for(sink)(subgraph_id, document)
-

@@ -19,7 +19,6 @@ from kubernetes_asyncio.client import ApiClient
 from prometheus_client import CollectorRegistry
 
 from kg_exporter.errors import KgExporterError, WatchError
-from kg_exporter.glaciation.api import GlaciationApi
 from kg_exporter.glaciation.config import GlaciationSettings
 from kg_exporter.glaciation.inventory import Inventory
 from kg_exporter.glaciation.measurements import load_measurements
@@ -33,6 +32,7 @@ from kg_exporter.queue import Backoff as RetryBackoff
 from kg_exporter.read.prometheus import PrometheusClient
 from kg_exporter.settings import Settings, SinkSettings
 from kg_exporter.sink.backoff import Backoff
+from kg_exporter.sink.glaciation_api import GlaciationApi
 from kg_exporter.sink.http import SinkClient, make_http_client
 from kg_exporter.watch import Target, Watcher
 from kg_exporter.watch.stream import list_page

@@ -24,8 +24,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kg_exporter.glaciation.api import TIMESTAMP_PREFIX, GlaciationApi, timestamp_of
 from kg_exporter.glaciation.metrics import GlaciationMetrics
+from kg_exporter.sink.glaciation_api import TIMESTAMP_PREFIX, GlaciationApi, timestamp_of
 
 log = logging.getLogger("kg_exporter.glaciation")
 

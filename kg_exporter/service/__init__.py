@@ -1,7 +1,35 @@
-"""The reference Metadata Service: the ``/subgraph`` API on an embedded Oxigraph store."""
+"""The reference Metadata Service: the ``/subgraph`` API on an embedded Oxigraph store.
 
-from kg_exporter.service.app import create_app
-from kg_exporter.service.server import serve
-from kg_exporter.service.store import PutResult, SubgraphStore
+Names are imported on first use: the service's worker processes import modules of this package
+and must not pay for aiohttp and the rest of the server.
+"""
 
-__all__ = ["PutResult", "SubgraphStore", "create_app", "serve"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kg_exporter.service.app import create_app
+    from kg_exporter.service.limits import Limits
+    from kg_exporter.service.server import serve
+    from kg_exporter.service.store import PutResult, SubgraphStore
+
+_LAZY = {
+    "create_app": "kg_exporter.service.app",
+    "Limits": "kg_exporter.service.limits",
+    "serve": "kg_exporter.service.server",
+    "PutResult": "kg_exporter.service.store",
+    "SubgraphStore": "kg_exporter.service.store",
+}
+
+__all__ = ["Limits", "PutResult", "SubgraphStore", "create_app", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

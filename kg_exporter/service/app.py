@@ -7,40 +7,62 @@ Checks run cheapest first and before anything is read or written: token (401), i
 10 MB body is refused after the first 4 MB, never held whole) and parsed (400). A refused request
 has changed nothing.
 
-Writes run on the event loop thread by default. pyoxigraph releases the GIL while RocksDB works,
-so a writer thread could in principle overlap writes with parsing; measured on a 2-core machine
-shared with the client (alternating runs, same load), it bought nothing for replaces and cost
-CPU on creates, so it is an option (``write_executor``), not the default. SPARQL queries, which
-can run long, always go to their own threads so a slow query stalls nothing else.
+Bodies are parsed, and queries run, in worker processes (:mod:`kg_exporter.service.workers`)
+under the limits of :class:`~kg_exporter.service.limits.Limits`: native code that crashes,
+allocates without bound or runs for minutes ends a worker, never the service, and the event loop
+stays free to answer ``/healthz`` and other writers meanwhile. Queries read a checkpoint of the
+store (:mod:`kg_exporter.service.snapshots`); over an in-memory store (tests, demos) they run in a
+thread of the service instead, without a time limit.
+
+Small writes run on the event loop thread. pyoxigraph releases the GIL while RocksDB works, so a
+writer thread could in principle overlap writes with parsing; measured on a 2-core machine shared
+with the client (alternating runs, same load), it bought nothing for replaces and cost CPU on
+creates, so it is an option (``write_executor``). A write of more than
+:data:`LARGE_WRITE_TRIPLES` triples always goes to a thread: it takes long enough to be felt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from kg_exporter.errors import SinkError
 from kg_exporter.resources import context as product_context
-from kg_exporter.service.batch import NDJSON, Refused, read_batch, results_body
+from kg_exporter.service.batch import (
+    NDJSON,
+    Entry,
+    Refused,
+    parse_bodies,
+    read_batch,
+    refusal,
+    results_body,
+)
 from kg_exporter.service.batch import digest as batch_digest
+from kg_exporter.service.limits import Limits
 from kg_exporter.service.metrics import ServiceMetrics
-from kg_exporter.service.queries import refuse_federation
-from kg_exporter.service.store import PutResult, Statements, SubgraphStore, n_triples
+from kg_exporter.service.nesting import json_too_deep, sparql_too_deep
+from kg_exporter.service.snapshots import DIRECTORY as SNAPSHOTS_DIRECTORY
+from kg_exporter.service.snapshots import Snapshots
+from kg_exporter.service.store import PutResult, Statements, SubgraphStore
 from kg_exporter.service.validation import (
-    DEFAULT_MAX_BODY_BYTES,
     BadRequest,
     check_content_type,
-    parse_document,
     subgraph_id_from_segment,
 )
+from kg_exporter.service.worker import PARSE, QUERY
+from kg_exporter.service.workers import WorkerPool
 from kg_exporter.sink.ids import id_path_segment
 from kg_exporter.sink.jsonld import Compactor
 from kg_exporter.sink.subgraph_api import UNCHANGED_HEADER
@@ -52,6 +74,8 @@ SUBGRAPH_ROUTE = "/subgraph/{id}"
 _SUBGRAPH_PREFIX = "/subgraph/"
 _PROTECTED = ("/subgraph", "/sparql")
 _T = TypeVar("_T")
+#: Writes (and GETs) of more triples than this leave the event loop for a thread.
+LARGE_WRITE_TRIPLES = 2_000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,29 +85,31 @@ def create_app(
     *,
     token: TokenFile | None = None,
     registry: CollectorRegistry | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: Limits | None = None,
+    max_body_bytes: int | None = None,
     context: Mapping[str, Any] | None = None,
     write_executor: Executor | None = None,
-    query_executor: Executor | None = None,
 ) -> web.Application:
     """The service over ``store``; requests need ``Bearer <token>`` when ``token`` is given.
 
-    ``write_executor`` runs store writes (default: none, they run on the event loop);
-    ``query_executor`` runs SPARQL queries (default: two threads the app owns and shuts down on
-    cleanup).
+    ``limits`` bound what one request may cost (``max_body_bytes`` overrides its body limit);
+    ``write_executor`` runs store writes (default: none, small ones run on the event loop).
     """
+    limits = limits or Limits()
+    if max_body_bytes is not None:
+        limits = dataclasses.replace(limits, max_body_bytes=max_body_bytes)
+    context = product_context() if context is None else context
     service = _Service(
         store,
         token=token,
         metrics=ServiceMetrics(registry or CollectorRegistry(), store.count),
-        max_body_bytes=max_body_bytes,
-        compactor=Compactor(product_context() if context is None else context),
+        limits=limits,
+        context=context,
         write_executor=write_executor,
-        query_executor=query_executor,
     )
     # client_max_size makes aiohttp stop reading (and answer 413) as soon as a body outgrows it.
     app = web.Application(
-        client_max_size=max_body_bytes, middlewares=[service.observe, service.authorize]
+        client_max_size=limits.max_body_bytes, middlewares=[service.observe, service.authorize]
     )
     app.router.add_get("/subgraph", service.list_ids)
     app.router.add_post("/subgraph", service.batch)
@@ -92,7 +118,9 @@ def create_app(
     app.router.add_route("POST", "/sparql", service.sparql)
     app.router.add_get("/healthz", service.healthz)
     app.router.add_get("/metrics", service.metrics_page)
-    app.on_cleanup.append(service.close)
+    # On shutdown, before aiohttp waits for requests under way: stopping the workers ends the
+    # queries and parses those requests wait on, so SIGTERM is not held up by them.
+    app.on_shutdown.append(service.close)
     return app
 
 
@@ -103,26 +131,42 @@ class _Service:
         *,
         token: TokenFile | None,
         metrics: ServiceMetrics,
-        max_body_bytes: int,
-        compactor: Compactor,
+        limits: Limits,
+        context: Mapping[str, Any],
         write_executor: Executor | None,
-        query_executor: Executor | None,
     ) -> None:
         self.store = store
         self.token = token
         self.metrics = metrics
-        self.max_body_bytes = max_body_bytes
-        self.compactor = compactor
-        self._owned: list[Executor] = []
+        self.limits = limits
+        self.max_body_bytes = limits.max_body_bytes
+        self.compactor = Compactor(context)
+        # What cannot be compacted (stored before writes were checked for it) reads back expanded.
+        self.expanded = Compactor({})
         self.writer = write_executor
-        self.queries = query_executor or self._own(ThreadPoolExecutor(2, "sparql"))
+        init = {"context": dict(context), "limits": dataclasses.asdict(limits)}
+        self.parsers = WorkerPool(
+            PARSE,
+            size=limits.parse_workers,
+            memory_bytes=limits.parse_memory_bytes,
+            init=init,
+            queue_seconds=limits.queue_seconds,
+        )
+        self.queries = WorkerPool(
+            QUERY,
+            size=limits.query_workers,
+            memory_bytes=limits.query_memory_bytes,
+            init=init,
+            queue_seconds=limits.queue_seconds,
+        )
+        self.snapshots = (
+            Snapshots(Path(store.path) / SNAPSHOTS_DIRECTORY, store.generation, store.backup)
+            if store.path is not None
+            else None
+        )
 
-    def _own(self, executor: Executor) -> Executor:
-        self._owned.append(executor)
-        return executor
-
-    async def _write_call(self, call: Callable[[], _T]) -> _T:
-        if self.writer is None:
+    async def _write_call(self, call: Callable[[], _T], *, large: bool = False) -> _T:
+        if self.writer is None and not large:
             return call()
         return await asyncio.get_running_loop().run_in_executor(self.writer, call)
 
@@ -167,10 +211,7 @@ class _Service:
         if method in ("PUT", "POST"):
             return await self._write(request, subgraph_id, create_only=method == "POST")
         if method == "GET":
-            triples = self.store.get(subgraph_id)
-            if triples is None:
-                raise _not_found(subgraph_id)
-            return _json(self.compactor.document(triples), content_type="application/ld+json")
+            return await self._read(subgraph_id)
         if method == "DELETE":
             if not await self._write_call(lambda: self.store.delete(subgraph_id)):
                 raise _not_found(subgraph_id)
@@ -186,11 +227,17 @@ class _Service:
         if not create_only and self.store.unchanged(subgraph_id, digest):
             # The very bytes last written here: validated then, so nothing to parse or write.
             return _unchanged()
-        triples = parse_document(body)
+        self._check_depth(body)
+        answer, statements = await self.parsers.call(
+            {"op": PARSE}, body, seconds=self.limits.parse_seconds
+        )
+        if not answer.get("ok"):
+            raise refusal(answer)
         result = await self._write_call(
-            lambda: self.store.put(
-                subgraph_id, triples, create_only=create_only, body_digest=digest
-            )
+            lambda: self.store.put_statements(
+                subgraph_id, statements, create_only=create_only, body_digest=digest
+            ),
+            large=int(answer["triples"]) > LARGE_WRITE_TRIPLES,
         )
         if result is PutResult.CONFLICT:
             raise BadRequest(
@@ -203,6 +250,15 @@ class _Service:
             return _unchanged()
         return web.Response(status=204)
 
+    def _check_depth(self, body: bytes) -> None:
+        if json_too_deep(body, self.limits.max_json_depth):
+            # Also checked in the worker; refused here, it does not cost a round trip.
+            raise BadRequest(
+                400,
+                "body nested too deeply",
+                f"arrays and objects nest more than {self.limits.max_json_depth} deep",
+            )
+
     async def _body(self, request: web.Request) -> bytes:
         length = request.content_length
         if length is not None and length > self.max_body_bytes:
@@ -213,17 +269,17 @@ class _Service:
             raise _too_large(self.max_body_bytes) from exc
 
     async def batch(self, request: web.Request) -> web.StreamResponse:
-        """``POST /subgraph``: see :mod:`kg_exporter.service.batch`."""
+        """``POST /subgraph``: see :mod:`kg_exporter.service.batch`. Each document goes through
+        the checks and limits of a PUT body, in the parse workers."""
         if request.content_type.lower() != NDJSON:
             raise BadRequest(
                 415,
                 "unsupported content type",
-                f"send {NDJSON}, one {{\"id\": ..., \"document\": ...}} per line",
+                f'send {NDJSON}, one {{"id": ..., "document": ...}} per line',
             )
         lines = read_batch(await self._body(request))
         results: list[dict[str, Any]] = []
-        writes: list[Statements] = []
-        written: list[int] = []
+        parse: list[tuple[int, Entry]] = []
         for line in lines:
             if isinstance(line, Refused):
                 results.append(line.result())
@@ -231,19 +287,45 @@ class _Service:
                 results.append({"id": line.subgraph_id, "status": 204, "unchanged": True})
             else:
                 try:
-                    statements = n_triples(parse_document(line.body))
+                    self._check_depth(line.body)
                 except BadRequest as exc:
                     results.append(Refused(line.subgraph_id, exc).result())
                     continue
-                written.append(len(results))
+                parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
-                writes.append(Statements(line.subgraph_id, statements, line.digest))
+        parsed = await parse_bodies(self.parsers, [entry.body for _, entry in parse], self.limits)
+        writes: list[Statements] = []
+        written: list[int] = []
+        for (index, entry), outcome in zip(parse, parsed, strict=True):
+            if isinstance(outcome, BadRequest):
+                results[index] = Refused(entry.subgraph_id, outcome).result()
+            else:
+                written.append(index)
+                writes.append(Statements(entry.subgraph_id, outcome, entry.digest))
         if writes:
             # A thread: a bulk load takes long enough to be felt, and releases the GIL.
             outcomes = await asyncio.to_thread(self.store.put_many, writes)
-            for index, outcome in zip(written, outcomes, strict=True):
-                results[index].update(_BATCH_RESULTS[outcome])
+            for index, result in zip(written, outcomes, strict=True):
+                results[index].update(_BATCH_RESULTS[result])
         return web.Response(body=results_body(results), content_type="application/json")
+
+    async def _read(self, subgraph_id: str) -> web.StreamResponse:
+        triples = self.store.get(subgraph_id)
+        if triples is None:
+            raise _not_found(subgraph_id)
+        if len(triples) > LARGE_WRITE_TRIPLES:
+            document = await asyncio.to_thread(self._compact, triples)
+        else:
+            document = self._compact(triples)
+        return _json(document, content_type="application/ld+json")
+
+    def _compact(self, triples: list[Any]) -> dict[str, Any]:
+        try:
+            return self.compactor.document(triples)
+        except SinkError:
+            # Stored before writes were checked for this (an IRI whose scheme is one of the
+            # context's terms): full IRIs under an empty context still expand to the same triples.
+            return self.expanded.document(triples)
 
     async def list_ids(self, request: web.Request) -> web.StreamResponse:
         return _json(self.store.ids(request.query.get("prefix", "")))
@@ -251,14 +333,28 @@ class _Service:
     # -- /sparql -------------------------------------------------------------------------------
 
     async def sparql(self, request: web.Request) -> web.StreamResponse:
-        query = await _sparql_text(request)
-        refuse_federation(query)
-        loop = asyncio.get_running_loop()
+        query = await _sparql_text(request, self.limits.max_query_bytes)
+        if sparql_too_deep(query, self.limits.max_query_depth):
+            raise BadRequest(
+                400,
+                "query nested too deeply",
+                f"groups, parentheses and brackets nest more than {self.limits.max_query_depth} deep",
+            )
+        if self.snapshots is None:
+            answer = await run_in_daemon_thread(lambda: self.store.query(query, self.limits))
+            return web.Response(body=answer.body, content_type=answer.content_type)
         try:
-            answer = await loop.run_in_executor(self.queries, self.store.query, query)
-        except SyntaxError as exc:
-            raise BadRequest(400, "invalid SPARQL query", str(exc)) from exc
-        return web.Response(body=answer.body, content_type=answer.content_type)
+            async with self.snapshots.fresh() as snapshot:
+                header, body = await self.queries.call(
+                    {"op": QUERY, "snapshot": snapshot},
+                    query.encode("utf-8"),
+                    seconds=self.limits.query_seconds,
+                )
+        except OSError as exc:
+            raise BadRequest(503, "cannot snapshot the store", str(exc)) from exc
+        if not header.get("ok"):
+            raise refusal(header)
+        return web.Response(body=body, content_type=str(header["content_type"]))
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -272,16 +368,19 @@ class _Service:
         )
 
     async def close(self, app: web.Application) -> None:
-        for executor in self._owned:
-            # Queries still running are abandoned; the store is flushed after this.
-            executor.shutdown(wait=False, cancel_futures=True)
+        # Queries and parses still running are abandoned (their requests get 503/422); the
+        # store is flushed after this.
+        await self.parsers.close()
+        await self.queries.close()
+        if self.snapshots is not None:
+            await self.snapshots.close()
 
 
 class _Unauthorized(BadRequest):
     pass
 
 
-async def _sparql_text(request: web.Request) -> str:
+async def _sparql_text(request: web.Request, limit: int) -> str:
     if request.method == "GET":
         query = request.query.get("query")
     elif request.content_type == "application/sparql-query":
@@ -296,7 +395,36 @@ async def _sparql_text(request: web.Request) -> str:
         )
     if not isinstance(query, str) or not query.strip():
         raise BadRequest(400, "missing query", "pass the SPARQL query as 'query'")
+    if len(query.encode("utf-8", "surrogatepass")) > limit:
+        raise BadRequest(413, "query too large", f"the limit is {limit} bytes")
     return query
+
+
+async def run_in_daemon_thread(call: Callable[[], _T]) -> _T:
+    """``call()`` in a thread of its own that does not hold up the process's exit: a query over an
+    in-memory store cannot be stopped, and SIGTERM must not wait for it."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result = call()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=run, name="sparql", daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 def _route(request: web.Request) -> str:

@@ -17,21 +17,32 @@ there are more than :data:`MAX_SUBGRAPHS` lines or none).
 
 Each document is checked exactly as a PUT body is, because it is turned back into one: the
 compact JSON of the document, which is also what its digest (:meth:`SubgraphStore.unchanged`) is
-taken of.
+taken of. It goes through the same parse workers and limits (:mod:`kg_exporter.service.limits`),
+:data:`PARSE_CHUNK` documents per worker request; a document that makes its worker fail (too
+slow, too big) is found by parsing that request's documents again one by one, and only it is
+refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from kg_exporter.service.limits import Limits
 from kg_exporter.service.validation import BadRequest, check_subgraph_id
+from kg_exporter.service.worker import PARSE, PARSE_MANY, join_bodies
+from kg_exporter.service.workers import WorkerFailed, WorkerPool
 
 #: Content type of a batch request.
 NDJSON = "application/x-ndjson"
+#: Documents per request to a parse worker: each request costs a round trip, and the documents of
+#: one whose worker fails (a time or memory limit) are parsed again one by one.
+PARSE_CHUNK = 32
 #: Most subgraphs in one request: a client batching more gains nothing (the store's bulk loader
 #: is at its best from ~100 subgraphs) and holds more memory per request.
 MAX_SUBGRAPHS = 1_000
@@ -111,3 +122,50 @@ def digest(body: bytes) -> bytes:
 
 def results_body(results: list[dict[str, Any]]) -> bytes:
     return orjson.dumps({"results": results})
+
+
+async def parse_bodies(
+    pool: WorkerPool, bodies: list[bytes], limits: Limits
+) -> list[bytes | BadRequest]:
+    """Each body's statements (N-Triples) as a PUT body's are parsed, or why it is refused."""
+    chunks = [bodies[start : start + PARSE_CHUNK] for start in range(0, len(bodies), PARSE_CHUNK)]
+    parsed = await asyncio.gather(*(_parse_chunk(pool, chunk, limits) for chunk in chunks))
+    return [outcome for chunk in parsed for outcome in chunk]
+
+
+async def _parse_chunk(
+    pool: WorkerPool, chunk: list[bytes], limits: Limits
+) -> list[bytes | BadRequest]:
+    try:
+        answer, payload = await pool.call(
+            {"op": PARSE_MANY}, join_bodies(chunk), seconds=limits.parse_seconds
+        )
+    except WorkerFailed:
+        answer, payload = {}, b""
+    results = answer.get("results")
+    if not answer.get("ok") or not isinstance(results, list) or len(results) != len(chunk):
+        # One of them stopped the worker: each on its own, so that only it is refused.
+        return list(await asyncio.gather(*(_parse_one(pool, body, limits) for body in chunk)))
+    outcomes: list[bytes | BadRequest] = []
+    offset = 0
+    for result in results:
+        if result.get("ok"):
+            size = int(result["size"])
+            outcomes.append(payload[offset : offset + size])
+            offset += size
+        else:
+            outcomes.append(refusal(result))
+    return outcomes
+
+
+async def _parse_one(pool: WorkerPool, body: bytes, limits: Limits) -> bytes | BadRequest:
+    try:
+        answer, statements = await pool.call({"op": PARSE}, body, seconds=limits.parse_seconds)
+    except WorkerFailed as exc:
+        return exc
+    return statements if answer.get("ok") else refusal(answer)
+
+
+def refusal(answer: Mapping[str, Any]) -> BadRequest:
+    """A worker's refusal of a body as the error to answer."""
+    return BadRequest(int(answer["status"]), str(answer["error"]), answer.get("detail"))

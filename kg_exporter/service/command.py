@@ -7,9 +7,14 @@ Shared by ``kg-exporter metadata-service`` and ``python -m kg_exporter.service``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kg_exporter.service.limits import Limits
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -57,13 +62,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the PEM private key (unencrypted) of --tls-cert",
     )
-    parser.add_argument(
-        "--max-body-bytes",
-        type=int,
-        default=None,
-        metavar="N",
-        help="largest accepted request body (default: 4 MiB)",
-    )
+    add_limit_arguments(parser)
+
+
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--NAME`` per field of :class:`~kg_exporter.service.limits.Limits` (``max_body_bytes``
+    is ``--max-body-bytes``), each defaulting to the field's default."""
+    from kg_exporter.service.limits import Limits
+
+    defaults = Limits()
+    group = parser.add_argument_group("limits of one request (docs/metadata-service.md#limits)")
+    for field in dataclasses.fields(Limits):
+        default = getattr(defaults, field.name)
+        group.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=type(default),
+            default=None,
+            metavar="N",
+            help=f"default: {default}",
+        )
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    """The limits the arguments name, the defaults for the rest; ValueError when one is <= 0."""
+    from kg_exporter.service.limits import Limits
+
+    given = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(Limits)
+        if getattr(args, field.name, None) is not None
+    }
+    return Limits(**given)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +100,6 @@ def run(args: argparse.Namespace) -> int:
     certificate and key are unusable."""
     from kg_exporter.errors import KgExporterError
     from kg_exporter.service.server import serve, tls_context
-    from kg_exporter.service.validation import DEFAULT_MAX_BODY_BYTES
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -84,15 +112,13 @@ def run(args: argparse.Namespace) -> int:
         print("metadata-service: --tls-cert and --tls-key go together", file=sys.stderr)
         return EXIT_USAGE
     try:
+        limits = limits_from(args)
+    except ValueError as exc:
+        print(f"metadata-service: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert is not None else None
-        serve(
-            args.store,
-            host,
-            port,
-            args.token_file,
-            max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
-            tls=tls,
-        )
+        serve(args.store, host, port, args.token_file, limits=limits, tls=tls)
     except (KgExporterError, OSError) as exc:
         print(f"metadata-service: {exc}", file=sys.stderr)
         return EXIT_USAGE

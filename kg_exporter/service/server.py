@@ -16,11 +16,13 @@ from prometheus_client import CollectorRegistry
 
 from kg_exporter.errors import SettingsError
 from kg_exporter.service.app import create_app
+from kg_exporter.service.limits import Limits
 from kg_exporter.service.store import SubgraphStore
-from kg_exporter.service.validation import DEFAULT_MAX_BODY_BYTES
 from kg_exporter.sink.token import TokenFile
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_SECONDS = 5.0
 
 
 def serve(
@@ -29,7 +31,7 @@ def serve(
     port: int,
     token_file: Path | None,
     *,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: Limits | None = None,
     announce: Callable[[str], None] | None = None,
     tls: ssl.SSLContext | None = None,
 ) -> None:
@@ -47,7 +49,7 @@ def serve(
             host,
             port,
             token_file,
-            max_body_bytes=max_body_bytes,
+            limits=limits or Limits(),
             announce=announce or _print,
             tls=tls,
         )
@@ -87,17 +89,19 @@ async def _serve(
     port: int,
     token_file: Path | None,
     *,
-    max_body_bytes: int,
+    limits: Limits,
     announce: Callable[[str], None],
     tls: ssl.SSLContext | None,
 ) -> None:
     token = TokenFile(token_file) if token_file is not None else None
     store = SubgraphStore.open(store_path)
-    app = create_app(
-        store, token=token, registry=CollectorRegistry(), max_body_bytes=max_body_bytes
-    )
+    app = create_app(store, token=token, registry=CollectorRegistry(), limits=limits)
     sock = _listen(host, port)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Requests under way get this long to finish on SIGTERM (writes take milliseconds; queries and
+    # parses are ended at once by stopping their workers), well within a pod's 30 s grace period.
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS
+    )
     await runner.setup()
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()

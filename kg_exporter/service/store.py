@@ -37,12 +37,16 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import pyoxigraph as ox
 
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
 from kg_exporter.ntriples import in_graph
+from kg_exporter.service.limits import Limits
+
+if TYPE_CHECKING:
+    from kg_exporter.service.queries import QueryAnswer
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +67,6 @@ class PutResult(Enum):
     REPLACED = "replaced"
     UNCHANGED = "unchanged"  # the subgraph already held exactly these statements: nothing written
     CONFLICT = "conflict"  # create-only write to an id that exists
-
-
-@dataclass(frozen=True)
-class QueryAnswer:
-    """A serialised SPARQL result and its media type."""
-
-    body: bytes
-    content_type: str
 
 
 @dataclass(frozen=True)
@@ -104,6 +100,9 @@ class SubgraphStore:
         self._count = sum(
             1 for graph in store.named_graphs() if graph.value.startswith(SUBGRAPH_GRAPH_PREFIX)
         )
+        self._generation = 0
+        #: The store's directory; None in memory.
+        self.path: str | None = None
 
     @classmethod
     def open(
@@ -116,11 +115,26 @@ class SubgraphStore:
         """The store at ``store_path`` (a directory, created if missing), or in memory."""
         if store_path == IN_MEMORY:
             return cls(ox.Store(), remembered=remembered, flush_bytes=0)
-        return cls(ox.Store(store_path), remembered=remembered, flush_bytes=flush_bytes)
+        opened = cls(ox.Store(store_path), remembered=remembered, flush_bytes=flush_bytes)
+        opened.path = store_path
+        return opened
 
     def count(self) -> int:
         """Number of subgraphs held."""
         return self._count
+
+    def generation(self) -> int:
+        """How many writes were committed so far: a checkpoint made after this value was read
+        holds all of them (see :mod:`kg_exporter.service.snapshots`)."""
+        return self._generation
+
+    def backup(self, path: str) -> None:
+        """A consistent read-only copy at ``path`` (hard links where possible); on-disk only."""
+        self._store.backup(path)
+
+    def _wrote(self) -> None:
+        with self._count_lock:
+            self._generation += 1
 
     def unchanged(self, subgraph_id: str, body_digest: bytes) -> bool:
         """Whether the last body written to ``subgraph_id`` had this digest (so a PUT of it again
@@ -141,14 +155,26 @@ class SubgraphStore:
         """
         if not triples:
             raise ValueError("a subgraph holds at least one triple")
+        return self.put_statements(
+            subgraph_id, n_triples(triples), create_only=create_only, body_digest=body_digest
+        )
+
+    def put_statements(
+        self,
+        subgraph_id: str,
+        data: bytes,
+        *,
+        create_only: bool = False,
+        body_digest: bytes | None = None,
+    ) -> PutResult:
+        """:meth:`put` of the N-Triples ``data`` (as a worker process answers a parsed body)."""
         graph = ox.NamedNode(subgraph_graph_iri(subgraph_id))
-        data = n_triples(triples)
         with self._stripes[hash(subgraph_id) % _STRIPES]:
             return self._put_locked(subgraph_id, graph, data, create_only, body_digest)
 
     def put_many(self, batch: Sequence[Statements]) -> list[PutResult]:
-        """Make each subgraph of ``batch`` exactly its statements, as :meth:`put` does for one
-        (ids distinct, each with at least one statement); the result of each, in order.
+        """Make each subgraph of ``batch`` exactly its statements, as :meth:`put_statements` does
+        for one (ids distinct, each with at least one statement); the result of each, in order.
 
         The subgraphs that exist are replaced one by one, each atomically. Those that do not are
         created together, all or none: in one transaction, or, once they hold
@@ -210,6 +236,7 @@ class SubgraphStore:
             wrote = self._replace(graph, old, data)
             self._flusher.wrote(wrote)
             result = PutResult.REPLACED if wrote else PutResult.UNCHANGED
+        self._wrote()
         self._recent.put(subgraph_id, body_digest, data)
         return result
 
@@ -225,6 +252,7 @@ class SubgraphStore:
             self._flusher.wrote(len(quads))
         with self._count_lock:
             self._count += len(batch)
+        self._wrote()
         for item in batch:
             self._recent.put(item.subgraph_id, item.body_digest, item.data)
 
@@ -243,6 +271,7 @@ class SubgraphStore:
             self._store.remove_graph(graph)
             with self._count_lock:
                 self._count -= 1
+            self._wrote()
             return True
 
     def ids(self, prefix: str = "") -> list[str]:
@@ -255,14 +284,12 @@ class SubgraphStore:
             if isinstance(graph, ox.NamedNode) and graph.value.startswith(start)
         )
 
-    def query(self, sparql: str) -> QueryAnswer:
-        """A SPARQL 1.1 query over the union of all graphs (raises SyntaxError when invalid)."""
-        result = self._store.query(sparql, use_default_graph_as_union=True)
-        if isinstance(result, ox.QueryTriples):
-            triples = result.serialize(format=ox.RdfFormat.N_TRIPLES) or b""
-            return QueryAnswer(triples, "application/n-triples")
-        solutions = result.serialize(format=ox.QueryResultsFormat.JSON) or b""
-        return QueryAnswer(solutions, "application/sparql-results+json")
+    def query(self, sparql: str, limits: Limits | None = None) -> QueryAnswer:
+        """A SPARQL 1.1 query over the union of all graphs, in this thread (see
+        :func:`~kg_exporter.service.queries.run_query`: BadRequest when refused or failed)."""
+        from kg_exporter.service.queries import run_query
+
+        return run_query(self._store, sparql, limits or Limits())
 
     def dump(self) -> bytes:
         """Every quad as N-Quads lines, sorted: equal dumps mean equal stores (sans blank nodes)."""

@@ -13,17 +13,21 @@ GET answer something other than what was PUT.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 import pyoxigraph as ox
 
+from kg_exporter.errors import SinkError
+from kg_exporter.service.limits import Limits
+from kg_exporter.service.nesting import json_too_deep
 from kg_exporter.sink.ids import id_problem
 
+DEFAULT_LIMITS = Limits()
 #: Default limit of a request body, in bytes.
-DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = DEFAULT_LIMITS.max_body_bytes
 ACCEPTED_CONTENT_TYPES = frozenset({"application/ld+json", "application/json"})
 
 
@@ -76,72 +80,137 @@ def check_content_type(content_type: str) -> None:
         )
 
 
-def parse_document(body: bytes) -> list[ox.Triple]:
+def parse_document(
+    body: bytes, limits: Limits = DEFAULT_LIMITS, context: Mapping[str, Any] | None = None
+) -> list[ox.Triple]:
     """The triples of a JSON-LD body, or :class:`BadRequest` saying why there are none.
 
-    The body goes straight to pyoxigraph's parser, which cannot fetch anything; a plain JSON parse
-    to tell the client *what* is wrong happens only once something is.
+    Cheapest checks first: nesting depth by a scan that does not recurse (413 is for size, 400
+    for shape), then one JSON parse for what the JSON-LD parser would crash on, run for minutes
+    on or silently drop (term definitions past ``limits.max_context_terms``, ``@annotation``,
+    ``@direction``, remote contexts); then pyoxigraph's parser, which cannot fetch anything,
+    stopped at ``limits.max_triples``. With ``context`` (the one GETs compact with), a body
+    holding an IRI that context would misread is refused too: what is accepted must read back.
     """
     if body.lstrip()[:1] != b"{":
-        raise _refusal(body, None)
+        raise _not_an_object(body)
+    if json_too_deep(body, limits.max_json_depth):
+        raise BadRequest(
+            400,
+            "body nested too deeply",
+            f"arrays and objects nest more than {limits.max_json_depth} deep",
+        )
     try:
-        quads = list(ox.parse(body, format=ox.RdfFormat.JSON_LD))
-    except (SyntaxError, ValueError) as exc:
-        raise _refusal(body, exc) from exc
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(400, "body is not JSON", str(exc)) from exc
+    if not isinstance(document, dict):
+        raise BadRequest(400, "body is not a JSON object", f"got a JSON {type(document).__name__}")
+    _check_keywords(document, limits)
     triples = []
-    for quad in quads:
-        if not isinstance(quad.graph_name, ox.DefaultGraph):
-            raise BadRequest(
-                400,
-                "named graphs not allowed",
-                "send {'@context': ..., '@graph': [...]} without a top-level '@id': "
-                "the subgraph id names the graph",
-            )
-        triples.append(quad.triple)
+    try:
+        for quad in ox.parse(body, format=ox.RdfFormat.JSON_LD):
+            if not isinstance(quad.graph_name, ox.DefaultGraph):
+                raise BadRequest(
+                    400,
+                    "named graphs not allowed",
+                    "send {'@context': ..., '@graph': [...]} without a top-level '@id': "
+                    "the subgraph id names the graph",
+                )
+            triples.append(quad.triple)
+            if len(triples) > limits.max_triples:
+                raise BadRequest(
+                    413,
+                    "too many triples",
+                    f"a subgraph holds at most {limits.max_triples} triples",
+                )
+    except (SyntaxError, ValueError) as exc:
+        raise BadRequest(400, "body is not JSON-LD", str(exc)) from exc
     if not triples:
         raise BadRequest(
             400,
             "no triples",
             "the document expands to zero triples (undefined terms and relative IRIs are dropped)",
         )
+    if context is not None:
+        _check_readable(triples, context)
     return triples
 
 
-def _refusal(body: bytes, parse_error: Exception | None) -> BadRequest:
+def checked_statements(
+    body: bytes, limits: Limits, context: Mapping[str, Any] | None
+) -> tuple[bytes, int]:
+    """:func:`parse_document` as N-Triples, and how many triples: what a worker process answers."""
+    triples = parse_document(body, limits, context)
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", len(triples)
+
+
+def _not_an_object(body: bytes) -> BadRequest:
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return BadRequest(400, "body is not JSON", str(exc))
-    if not isinstance(document, dict):
-        return BadRequest(400, "body is not a JSON object", f"got a JSON {type(document).__name__}")
-    remote = next(_remote_contexts(document), None)
-    if remote is not None:
-        return BadRequest(
-            400,
-            "remote @context not allowed",
-            f"contexts must be inline; the service never fetches {remote!r}",
-        )
-    detail = str(parse_error) if parse_error else "a JSON-LD document here is one JSON object"
-    return BadRequest(400, "body is not JSON-LD", detail)
+    return BadRequest(400, "body is not a JSON object", f"got a JSON {type(document).__name__}")
 
 
-def _remote_contexts(node: Any) -> Iterator[str]:
-    """References to contexts that would have to be fetched, anywhere in the document."""
-    if isinstance(node, dict):
+def _check_keywords(document: dict[str, Any], limits: Limits) -> None:
+    """Refuse what JSON-LD processing would crash on, fetch, or drop without a word. Iterative:
+    the depth is already bounded, but a wide document must not cost a deep stack either."""
+    terms = 0
+    stack: list[tuple[Any, bool]] = [(document, False)]
+    while stack:
+        node, in_context = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, in_context) for item in node)
+            continue
+        if isinstance(node, str) and in_context:
+            raise _remote(node)
+        if not isinstance(node, dict):
+            continue
+        if in_context:
+            terms += sum(1 for key in node if not key.startswith("@"))
+            if terms > limits.max_context_terms:
+                raise BadRequest(
+                    400,
+                    "too many term definitions",
+                    f"the contexts of a body define at most {limits.max_context_terms} terms",
+                )
+            if isinstance(node.get("@import"), str):
+                raise _remote(node["@import"])
         for key, value in node.items():
+            if key in _UNSUPPORTED:
+                raise BadRequest(400, f"{key} not supported", _UNSUPPORTED[key])
             if key == "@context":
-                yield from _context_references(value)
-            yield from _remote_contexts(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _remote_contexts(item)
+                stack.append((value, True))
+            elif in_context and isinstance(value, dict):
+                # A term definition: its own (scoped) context counts as well.
+                for unsupported in _UNSUPPORTED.keys() & value.keys():
+                    raise BadRequest(400, f"{unsupported} not supported", _UNSUPPORTED[unsupported])
+                if "@context" in value:
+                    stack.append((value["@context"], True))
+            elif not in_context:
+                stack.append((value, False))
+    return None
 
 
-def _context_references(context: Any) -> Iterator[str]:
-    if isinstance(context, str):
-        yield context
-    elif isinstance(context, list):
-        for item in context:
-            yield from _context_references(item)
-    elif isinstance(context, dict) and isinstance(context.get("@import"), str):
-        yield context["@import"]
+_UNSUPPORTED = {
+    "@annotation": "JSON-LD-star annotations are not stored (the store holds plain triples)",
+    "@direction": "the base direction of a string is not stored: send the text without it",
+}
+
+
+def _remote(reference: str) -> BadRequest:
+    return BadRequest(
+        400,
+        "remote @context not allowed",
+        f"contexts must be inline; the service never fetches {reference!r}",
+    )
+
+
+def _check_readable(triples: list[ox.Triple], context: Mapping[str, Any]) -> None:
+    from kg_exporter.sink.jsonld import Compactor
+
+    try:
+        Compactor(context).document(triples)
+    except SinkError as exc:
+        raise BadRequest(422, "cannot be read back", str(exc)) from exc

@@ -10,26 +10,34 @@ One service, Prometheus, cluster and daemon for the module (the service takes se
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 
 from kg_exporter.glaciation.measurements import (
     MeasurementConfig,
     MeasurementQuery,
     load_measurements,
+    parse_measurements,
 )
+from kg_exporter.glaciation.metrics import GlaciationMetrics
+from kg_exporter.glaciation.sampler import Sampler
+from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX
+from kg_exporter.read.prometheus import PrometheusClient
+from kg_exporter.sink.glaciation import DIGEST
 from tests.daemon.objects import deployment, node
 from tests.e2e.stack import Process, run_argv
 from tests.fakekube import FakeKube
 from tests.glaciation import exporter
 from tests.glaciation.peers import EXPORTER_CONFIG, require
-from tests.glaciation.service import GlaciationService, running_service
+from tests.glaciation.service import GlaciationService
 from tests.support.processes import free_port, wait_until
 from tests.support.prometheus import Prometheus, start_prometheus
 
@@ -86,8 +94,27 @@ def worker(name: str) -> dict[str, Any]:
     return obj
 
 
+def start_daemon(workdir: Path, fake: FakeKube, config: dict[str, Any]) -> Process:
+    """``kg-exporter run`` with ``config``; ready when /readyz answers 200."""
+    port = free_port()
+    config = {**config, "daemon": {"listen": f"127.0.0.1:{port}"}}
+    config_path = workdir / f"daemon-{port}.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    daemon = Process(
+        "kg-exporter run",
+        run_argv(config_path, fake.kubeconfig_path),
+        url=f"http://127.0.0.1:{port}",
+        log=workdir / f"daemon-{port}.log",
+        ready_path="/readyz",
+    )
+    daemon.start(timeout=60)
+    return daemon
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, glaciation_service: GlaciationService
+) -> Iterator[Stack]:
     config_file = require(EXPORTER_CONFIG)
     workdir = tmp_path_factory.mktemp("glaciation-e2e")
     port = free_port()
@@ -97,7 +124,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         with (
             start_prometheus(workdir, [f"127.0.0.1:{port}"]) as prometheus,
-            running_service(workdir) as service,
             FakeKube() as fake,
         ):
             for name in NODES:
@@ -109,31 +135,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     pod(namespace, name, node_name, owner if name.startswith("web") else None)
                 )
                 fake.patch_status("Pod", namespace, name, running(name))
-            daemon_port = free_port()
-            config = {
-                "prometheus_url": prometheus.url,
-                "daemon": {"listen": f"127.0.0.1:{daemon_port}"},
-                "glaciation": {
-                    "enabled": True,
-                    "subgraphs": False,
-                    "url": service.url,
-                    "measurements_file": str(config_file),
-                    "interval_seconds": 1.0,
-                    "cluster_name": "e2e",
+            # Both sinks from one daemon: the design's subgraphs go to the same service.
+            daemon = start_daemon(
+                workdir,
+                fake,
+                {
+                    "prometheus_url": prometheus.url,
+                    "sink": {"kind": "glaciation", "url": glaciation_service.url},
+                    "glaciation": {
+                        "enabled": True,
+                        "url": glaciation_service.url,
+                        "measurements_file": str(config_file),
+                        "interval_seconds": 1.0,
+                        "cluster_name": "e2e",
+                    },
                 },
-            }
-            config_path = workdir / "daemon.yaml"
-            config_path.write_text(yaml.safe_dump(config))
-            daemon = Process(
-                "kg-exporter run",
-                run_argv(config_path, fake.kubeconfig_path),
-                url=f"http://127.0.0.1:{daemon_port}",
-                log=workdir / "daemon.log",
-                ready_path="/readyz",
             )
-            daemon.start(timeout=60)
             try:
-                yield Stack(service, fake, prometheus, load_measurements(config_file))
+                yield Stack(
+                    glaciation_service, fake, prometheus, load_measurements(config_file), workdir
+                )
             finally:
                 assert daemon.stop() == 0, daemon.log_text()[-5000:]
     finally:
@@ -147,6 +168,7 @@ class Stack:
     fake: FakeKube
     prometheus: Prometheus
     config: MeasurementConfig
+    workdir: Path
 
     def evaluated(self, query: MeasurementQuery, resource: str, timestamp_ms: int) -> float:
         """What Prometheus itself answers for ``query`` and ``resource`` at that time: a rate
@@ -295,3 +317,73 @@ def test_a_deleted_pod_ends_in_the_next_snapshot(stack: Stack) -> None:
         return any(r["d"]["value"] == "Unknown" for r in rows)
 
     wait_until(ended, timeout=30, what="the deleted pod's status ended in the newest snapshot")
+
+
+async def test_a_failing_query_costs_only_its_measurement(stack: Stack) -> None:
+    config = parse_measurements(
+        {
+            "builder": {
+                "queries": {
+                    "node_queries": [
+                        {"property": "Broken", "unit": "bytes", "source": "NodeExporter",
+                         "query": "sum(node_memory_MemFree_bytes @{{now}}"},
+                        *[dataclasses.asdict(q) | {"aggregation": None}
+                          for q in stack.config.node_queries if q.property == "RAM.Available"],
+                    ]
+                }
+            }
+        }
+    )  # fmt: skip
+    metrics = GlaciationMetrics(CollectorRegistry())
+    async with PrometheusClient(stack.prometheus.url) as client:
+        nodes, _ = await Sampler(client, config, metrics).sample(time.time())
+    assert metrics.query_failures.labels("Broken", "node")._value.get() == 1
+    assert {(s.resource, s.query.property, s.value) for s in nodes} == {
+        (n, "RAM.Available", exporter.NODE_MEMORY_FREE) for n in NODES
+    }
+
+
+def test_design_subgraphs_beside_the_snapshots_do_not_shadow_them(stack: Stack) -> None:
+    """The design's subgraphs, written by the same daemon into the same service, stay out of
+    the readers' ``^timestamp:`` selection: the newest such graph is always a whole snapshot."""
+    service = stack.service
+
+    def design_ids() -> set[str]:
+        rows = service.select(f"SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ ?s <{DIGEST}> ?d }} }}")
+        return {r["s"]["value"].removeprefix(SUBGRAPH_GRAPH_PREFIX) for r in rows}
+
+    wait_until(
+        lambda: {"cluster1:node:worker-a", "cluster1:node:worker-b"} <= design_ids(),
+        timeout=30,
+        what="the design's node subgraphs",
+    )
+    graph = newest(service)
+    clusters = service.select(
+        f"""SELECT ?c WHERE {{ GRAPH <{graph}> {{ ?c <glc:hasDescription> "KubernetesCluster" }} }}"""
+    )
+    assert [r["c"]["value"] for r in clusters] == [BASE + "e2e"]
+
+
+def test_the_snapshot_alone(stack: Stack) -> None:
+    """``glaciation.subgraphs: false``: no design sink; ready once a snapshot is written."""
+    before = len(stack.service.snapshot_graphs())
+    daemon = start_daemon(
+        stack.workdir,
+        stack.fake,
+        {
+            "sink": {"url": "http://127.0.0.1:9"},  # never used: nothing may be sent there
+            "glaciation": {
+                "enabled": True,
+                "subgraphs": False,
+                "url": stack.service.url,
+                "measurements_file": str(EXPORTER_CONFIG),
+                "prometheus_url": stack.prometheus.url,
+                "interval_seconds": 1.0,
+            },
+        },
+    )
+    try:
+        assert len(stack.service.snapshot_graphs()) > before
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()[-5000:]
+    assert "127.0.0.1:9" not in daemon.log_text()

@@ -4,12 +4,18 @@ ones created together (bulk-loaded when many), read back as if each had been PUT
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
+from aiohttp.test_utils import TestServer
 
+from kg_exporter.service import SubgraphStore, create_app
 from kg_exporter.service.batch import MAX_SUBGRAPHS
+from kg_exporter.service.limits import Limits
 from kg_exporter.service.store import BULK_MIN_STATEMENTS
+from tests.reliability.test_hostile_service import TIME_OR_MEMORY, one_big_scope
 from tests.service.conftest import Running
 from tests.sink.documents import same_graph, to_graph, workload_document
 
@@ -174,3 +180,42 @@ async def test_what_makes_the_whole_request_unreadable_is_refused_whole(service:
     too_big = await service.client.post("/subgraph", content=big, headers=NDJSON)
     assert (too_big.status_code, too_big.json()["error"]) == (413, "body too large")
     assert service.store.count() == 0
+
+
+async def test_hostile_documents_are_refused_alone_under_the_put_limits(tmp_path: Path) -> None:
+    # The limits of a PUT body hold for each document: too deep (checked before any parser),
+    # and one that keeps its parse worker busy past the time limit, which takes the other
+    # documents of its worker request down with it; they are parsed again and written.
+    limits = Limits(parse_seconds=1.0)
+    app = create_app(SubgraphStore.open(str(tmp_path / "store")), limits=limits)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    deep: dict[str, Any] = {"@context": {}, "@graph": []}
+    for _ in range(100):
+        deep = {"@context": {}, "@graph": [deep]}
+    slow = json.loads(one_big_scope(900, 10_000))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=60) as c:
+            response = await c.post(
+                "/subgraph",
+                content=lines(
+                    entry("c1:a", workload_document("a")),
+                    entry("c1:deep", deep),
+                    entry("c1:slow", slow),
+                    entry("c1:b", workload_document("b")),
+                ),
+                headers=NDJSON,
+            )
+            results = response.json()["results"]
+            assert [(r["id"], r["status"]) for r in results] == [
+                ("c1:a", 201),
+                ("c1:deep", 400),
+                ("c1:slow", 422),
+                ("c1:b", 201),
+            ]
+            assert results[1]["error"] == "body nested too deeply"
+            assert results[2]["error"] in TIME_OR_MEMORY
+            listed = await c.get("/subgraph")
+            assert listed.json() == ["c1:a", "c1:b"]
+    finally:
+        await server.close()

@@ -1,0 +1,69 @@
+"""How deeply a JSON body or a SPARQL query nests, measured without recursing.
+
+Both parsers the service uses recurse once per level of nesting and crash the process (a native
+stack overflow, not an exception) a few thousand levels down, so depth is measured before either
+sees the text. These scans never build anything: a regular expression picks out the brackets and
+skips what may hold brackets without nesting (strings, IRIs, comments), and a counter follows them.
+They run at C speed (a 4 MB body in ~20 ms) and return as soon as the limit is passed.
+
+Crash containment does not depend on them: parsing and queries run in worker processes (see
+:mod:`kg_exporter.service.workers`). They exist to refuse early, cheaply and with a clear reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A JSON string (skipped whole, escapes included), or one bracket.
+_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+# SPARQL: long and short strings, an IRIREF (no spaces: ``<`` before a space is an operator), a
+# comment, or one bracket. Brackets inside IRIs are kept out of the count, but an IRI cannot hold
+# ``{`` or ``}``, and a ``#`` inside one never starts a comment.
+_SPARQL_TOKENS = re.compile(
+    r"""
+      \"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+    | '''(?:[^'\\]|\\.|'(?!''))*'''
+    | "(?:[^"\\\n\r]|\\.)*"
+    | '(?:[^'\\\n\r]|\\.)*'
+    | <[^<>"{}|^`\\\x00-\x20]*>
+    | \#[^\n\r]*
+    | [{}()\[\]]
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_OPEN = frozenset("{([")
+_CLOSE = frozenset("})]")
+
+
+def json_too_deep(body: bytes, limit: int) -> bool:
+    """Whether arrays and objects in ``body`` nest more than ``limit`` deep."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # cannot nest deeper than it has brackets: most bodies stop here
+    depth = 0
+    for match in _JSON_TOKENS.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth = max(depth - 1, 0)
+    return False
+
+
+def sparql_too_deep(query: str, limit: int) -> bool:
+    """Whether group patterns, parentheses and blank node brackets in ``query`` nest more than
+    ``limit`` deep (counted together: each costs the parser a level of recursion)."""
+    if sum(query.count(bracket) for bracket in _OPEN) <= limit:
+        return False
+    depth = 0
+    for match in _SPARQL_TOKENS.finditer(query):
+        token = match.group()
+        if token in _OPEN:
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in _CLOSE:
+            depth = max(depth - 1, 0)
+    return False
