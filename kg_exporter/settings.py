@@ -214,6 +214,14 @@ class DaemonSettings(_Frozen):
         "between this and twice this (as client-go does) so watches do not all restart together. "
         "A watch that ends this way resumes from its last resourceVersion without a relist.",
     )
+    discovery_interval_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="While a configured kind is not served by the API server (its CRD is not "
+        "installed) or its list is refused (403), seconds between checks through API discovery "
+        "(or a new list attempt): it is watched from the first check that finds it, without a "
+        "restart. A watch that finds its resource gone (404) triggers a check at once.",
+    )
     list_page_size: int = Field(
         500, ge=1, description="Objects per page (`limit`) when listing; bounds memory per page."
     )

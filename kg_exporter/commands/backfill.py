@@ -129,7 +129,7 @@ async def _inventory(args: BackfillArgs, settings: Settings, err: TextIO) -> Inv
     if args.manifests is not None:
         return from_manifests(args.manifests)
     try:
-        return await from_cluster(settings, kubeconfig=args.kubeconfig)
+        inventory = await from_cluster(settings, kubeconfig=args.kubeconfig)
     except WatchError as exc:
         print(f"kg-exporter backfill: cannot list the cluster: {exc}", file=err)
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -137,6 +137,10 @@ async def _inventory(args: BackfillArgs, settings: Settings, err: TextIO) -> Inv
         # they mean the API server cannot be reached.
         reason = str(exc) or type(exc).__name__
         print(f"kg-exporter backfill: cannot reach the Kubernetes API: {reason}", file=err)
+    else:
+        for note in inventory.notes:
+            print(f"note: {note}", file=err)
+        return inventory
     return None
 
 
