@@ -112,6 +112,16 @@ class SinkSettings(_Frozen):
         0.2, gt=0, description="First retry delay; doubles per attempt, with full jitter."
     )
     backoff_max_seconds: float = Field(30.0, gt=0, description="Cap of the retry delay.")
+    batch_max: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="subgraph only: the daemon sends writes that are waiting at the same moment "
+        "together, up to this many per `POST /subgraph` request (the reference service's batch "
+        "endpoint), which costs both sides far less per subgraph in a burst; 1 (default) sends "
+        "each as its own PUT. A service without the endpoint gets PUTs anyway. Backfill uses "
+        "its --batch option instead.",
+    )
 
 
 class LeaderSettings(_Frozen):
@@ -203,6 +213,14 @@ class DaemonSettings(_Frozen):
         description="Server-side timeout of one watch request; each watch picks a random value "
         "between this and twice this (as client-go does) so watches do not all restart together. "
         "A watch that ends this way resumes from its last resourceVersion without a relist.",
+    )
+    discovery_interval_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="While a configured kind is not served by the API server (its CRD is not "
+        "installed) or its list is refused (403), seconds between checks through API discovery "
+        "(or a new list attempt): it is watched from the first check that finds it, without a "
+        "restart. A watch that finds its resource gone (404) triggers a check at once.",
     )
     list_page_size: int = Field(
         500, ge=1, description="Objects per page (`limit`) when listing; bounds memory per page."

@@ -58,7 +58,10 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
             health = daemon.health
             work = partial(daemon.run, stop)
             if settings.glaciation.enabled:
-                work = partial(run_with_profile, settings, daemon, api, registry, stop)
+                # Built before any lease is held, so a bad measurement configuration is an error
+                # at start (exit 2), not when a standby takes over.
+                profile = profile_for(settings, daemon, api, registry)
+                work = partial(run_with_profile, profile, daemon, stop)
 
             def leading(now: bool) -> None:
                 health.standby = not now
@@ -83,15 +86,11 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
         await api.close()
 
 
-async def run_with_profile(
-    settings: Settings,
-    daemon: Daemon,
-    api: ApiClient,
-    registry: CollectorRegistry,
-    stop: asyncio.Event,
-) -> int:
-    """The ``glaciation`` profile beside the design's daemon, or alone (``glaciation.subgraphs:
-    false``: then readiness follows the snapshot writes, as it follows the sink's otherwise)."""
+def profile_for(
+    settings: Settings, daemon: Daemon, api: ApiClient, registry: CollectorRegistry
+) -> GlaciationProfile:
+    """The ``glaciation`` profile. Alone (``glaciation.subgraphs: false``) readiness follows its
+    snapshot writes, as it follows the sink's writes otherwise."""
     alone = not settings.glaciation.subgraphs
     health = daemon.health
 
@@ -104,8 +103,12 @@ async def run_with_profile(
         else:
             health.sink_failed(str(error))
 
-    profile = GlaciationProfile(settings, api=api, registry=registry, on_result=on_result)
-    if alone:
+    return GlaciationProfile(settings, api=api, registry=registry, on_result=on_result)
+
+
+async def run_with_profile(profile: GlaciationProfile, daemon: Daemon, stop: asyncio.Event) -> int:
+    """The profile beside the design's daemon, or alone; the worse of their exit codes."""
+    if not profile.settings.subgraphs:
         return await profile.run(stop)
     codes = await asyncio.gather(daemon.run(stop), profile.run(stop))
     return max(codes)

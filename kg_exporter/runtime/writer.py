@@ -88,10 +88,10 @@ class Writer:
             self._workloads.ended_written(key, record, ended)
         if record.graph is None or not record.needs_write:
             return
-        desired = record.graph
+        desired, uid = record.graph, record.uid
         subgraphs = self._renderer.workload(decode(record.projection), lifecycle=desired)
         await self._put_all(subgraphs)
-        self._workloads.mark_written(key, record, desired)
+        self._workloads.mark_written(key, record, desired, uid=uid)
 
     async def _read_back(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """What the graph holds for a key found without knowing it (see state/readback.py)."""

@@ -43,7 +43,9 @@ class ReadBack:
 
     #: The stored instance ended: its document is amended to this stop and written first.
     end_stored: Lifecycle | None
-    #: What the graph holds for the key once ``end_stored`` (if any) is written.
+    #: What the graph holds of the live instance; None when it holds nothing of it (nothing
+    #: stored, or another instance: then the live one is written once it has started, even
+    #: with the very same lifecycle).
     holds: Lifecycle | None
     #: What the graph should say about the live instance (written when it differs from ``holds``).
     graph: Lifecycle | None
@@ -71,7 +73,7 @@ def read_back(
     if stored.uid is not None and uid is not None and stored.uid != uid:
         end = deleted(held, now) if held.phase is Phase.RUNNING else None
         graph = None if desired is None or is_tentative(desired) else desired
-        return ReadBack(end, end or held, graph)
+        return ReadBack(end, None, graph)
     graph = _same_instance(held, desired, kind)
     if not exists:
         graph = deleted(graph, now)

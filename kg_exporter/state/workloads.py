@@ -44,12 +44,17 @@ class WorkloadRecord:
     #: A previous instance under the same name, ended, whose stop must reach the graph before
     #: this instance's document replaces it (see :meth:`WorkloadTable.apply`).
     ended: Ended | None = None
+    #: The uid ``written`` was written for: a new instance with the very same lifecycle (a Job
+    #: re-run with the same times) still has its own document to write.
+    written_uid: str | None = None
 
     @property
     def needs_write(self) -> bool:
-        return self.ended is not None or (
-            self.graph is not None and (not self.written_known or self.written != self.graph)
-        )
+        if self.ended is not None:
+            return True
+        if self.graph is None:
+            return False
+        return not self.written_known or self.written != self.graph or self.written_uid != self.uid
 
     @property
     def disposable(self) -> bool:
@@ -63,6 +68,7 @@ class Ended:
 
     projection: bytes
     lifecycle: Lifecycle
+    uid: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +128,7 @@ class WorkloadTable:
             known = seen_live and self.reconciled
             self._records[key] = WorkloadRecord(uid, encode(projection), graph, None, known)
             return Change(key, None, graph) if graph is not None else None
-        before = record.graph
+        before, uid_before = record.graph, record.uid
         if not record.exists or (uid is not None and uid != record.uid):
             graph = self._recreated(
                 record, key.kind, observed, encode(projection), uid, now, seen_live
@@ -133,7 +139,9 @@ class WorkloadTable:
             record.uid = uid
         record.exists = True
         record.graph = graph
-        return Change(key, before, graph) if graph != before else None
+        if graph != before or (record.uid != uid_before and record.needs_write):
+            return Change(key, before, graph)
+        return None
 
     def _recreated(
         self,
@@ -155,7 +163,7 @@ class WorkloadTable:
             # old projection (the new one must not relabel it).
             return old
         if old is not None and not is_tentative(old) and not self._holds(record, old):
-            record.ended = Ended(record.projection, old)
+            record.ended = Ended(record.projection, old, record.uid)
         record.projection = projection
         record.uid = uid
         return graph
@@ -182,11 +190,15 @@ class WorkloadTable:
             del self._records[key]
         return Change(key, before, record.graph) if record.graph != before else None
 
-    def mark_written(self, key: ObjectKey, record: WorkloadRecord, written: Lifecycle) -> None:
-        """``written`` is now in the graph; a tombstone whose stop that was is forgotten."""
+    def mark_written(
+        self, key: ObjectKey, record: WorkloadRecord, written: Lifecycle, *, uid: str | None
+    ) -> None:
+        """``written`` is now in the graph, for instance ``uid``; a tombstone whose stop that was
+        is forgotten."""
         if self._records.get(key) is not record:
             return
         record.written = written
+        record.written_uid = uid
         record.written_known = True
         if record.disposable:
             del self._records[key]
@@ -199,6 +211,7 @@ class WorkloadTable:
         record.written_known = True
         tentative = record.graph is not None and is_tentative(record.graph)
         record.written = record.graph if tentative else None
+        record.written_uid = record.uid
         if record.disposable:
             del self._records[key]
 
@@ -208,6 +221,7 @@ class WorkloadTable:
         if self._records.get(key) is not record:
             return
         record.written = decision.holds
+        record.written_uid = record.uid
         record.written_known = True
         record.graph = decision.graph
         if record.disposable:
@@ -217,7 +231,7 @@ class WorkloadTable:
         """The stop of the instance before this one is in the graph."""
         if record.ended is ended:
             record.ended = None
-        self.mark_written(key, record, ended.lifecycle)
+        self.mark_written(key, record, ended.lifecycle, uid=ended.uid)
 
     def recheck(self, key: ObjectKey) -> bool:
         """Forget what we know the graph holds for ``key``: its next write reads it back first

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from kg_exporter.runtime import Daemon
 from kg_exporter.settings import Settings
+from kg_exporter.watch.entry import KindEntry
 from tests.daemon.fakes import FixedClock, MemorySink
 
 FAST = {
@@ -31,7 +32,9 @@ def daemon_settings(**overrides: Any) -> Settings:
     return Settings(daemon=daemon, **overrides)
 
 
-async def eventually(check: Callable[[], bool], within: float = 5.0, what: str = "") -> None:
+async def eventually(check: Callable[[], bool], within: float = 30.0, what: str = "") -> None:
+    """Poll ``check``; the deadline only matters when it fails (a busy machine is slow, not
+    wrong)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not check():
@@ -56,7 +59,7 @@ class Running:
 
     async def idle(self) -> None:
         """Until the queue is empty and nothing is being written."""
-        await asyncio.wait_for(self.daemon.queue.join(), 5)
+        await asyncio.wait_for(self.daemon.queue.join(), 30)
 
     async def finish(self) -> int:
         self.stop.set()
@@ -71,6 +74,7 @@ async def running_daemon(
     settings: Settings | None = None,
     clock: FixedClock | None = None,
     synced: bool = True,
+    kinds: Sequence[KindEntry] | None = None,
 ) -> AsyncIterator[Running]:
     daemon = Daemon(
         settings or daemon_settings(),
@@ -78,6 +82,7 @@ async def running_daemon(
         sink=sink,
         registry=CollectorRegistry(),
         clock=clock or FixedClock(),
+        kinds=kinds,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(daemon.run(stop))

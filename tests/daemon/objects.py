@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kg_exporter.kinds import WorkloadKind
+from kg_exporter.state.lifecycle import observe_deployment
+
 Obj = dict[str, Any]
 
 
@@ -98,3 +101,17 @@ def job_finished(outcome: str) -> Obj:
     else:
         status["failed"] = 1
     return status
+
+
+#: A custom kind (no CRD of it is bundled) whose objects carry a pod template and replica counts,
+#: as many CRDs do; it borrows the Deployment's rules: the tests using it are about discovery and
+#: RBAC, not lifecycle rules.
+WIDGET = WorkloadKind(
+    "Widget",
+    "example.com",
+    ("v1beta1", "v1alpha1"),
+    "widgets",
+    observe_deployment,
+    "k8s:DeploymentWorkload",
+    "-[a-z0-9]{1,10}-[a-z0-9]{5}",
+)

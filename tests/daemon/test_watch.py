@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -61,15 +61,6 @@ class Mirror:
 
     def status(self, name: str) -> Mapping[str, Any]:
         return next(o.get("status", {}) for k, o in self.objects.items() if k[2] == name)
-
-
-@pytest.fixture
-async def api(fake_kube: FakeKube) -> AsyncIterator[ApiClient]:
-    client = await open_api_client(fake_kube.kubeconfig_path)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 class Running:

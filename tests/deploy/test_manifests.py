@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kg_exporter.commands.rbac import cluster_role
 from kg_exporter.kinds import WORKLOAD_KINDS
 from kg_exporter.settings import Settings
 from tests.deploy.manifests import KUSTOMIZATIONS, REPO, Obj, find, one, pod_specs, render
@@ -103,6 +104,10 @@ def test_the_cluster_role_grants_read_of_exactly_the_watched_kinds(objects: list
     if _daemon_reads_pods():
         wanted.add(("", "pods", read))
     assert granted == wanted
+    # Exactly what `kg-exporter rbac` prints for the bundled kinds, so the two cannot drift.
+    printed = cluster_role(WORKLOAD_KINDS.values())
+    assert role["rules"] == printed["rules"]
+    assert printed["metadata"]["labels"].items() <= role["metadata"]["labels"].items()
     assert all("resourceNames" not in rule for rule in role["rules"])
     assert [o["metadata"]["name"] for o in find(objects, "ClusterRole")] == [EXPORTER]
 
