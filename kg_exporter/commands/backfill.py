@@ -31,7 +31,8 @@ from kg_exporter.backfill.sources import Inventory, from_cluster, from_manifests
 from kg_exporter.errors import SettingsError, SinkError, WatchError
 from kg_exporter.render.renderer import Renderer
 from kg_exporter.settings import Settings, SinkSettings
-from kg_exporter.sink import Sink, open_sink
+from kg_exporter.sink import BatchingSink, Sink, open_sink
+from kg_exporter.sink.batching import MAX_BATCH
 
 EXIT_USAGE = 2
 
@@ -45,6 +46,8 @@ class BackfillArgs:
     sink: str | None = None
     store: Path | None = None
     concurrency: int = 16
+    #: Subgraphs per batch request (--sink of kind subgraph only); 1: a PUT each.
+    batch: int = 256
     dry_run: bool = False
     out: Path | None = None
     prune: bool = False
@@ -63,6 +66,8 @@ class BackfillArgs:
             return "--dry-run writes files: it takes no --sink or --store"
         if self.concurrency < 1:
             return "--concurrency must be at least 1"
+        if not 1 <= self.batch <= MAX_BATCH:
+            return f"--batch must be from 1 to {MAX_BATCH}"
         return None
 
 
@@ -102,7 +107,7 @@ async def _backfill(
             inventory,
             renderer,
             sink,
-            concurrency=args.concurrency,
+            concurrency=_concurrency(args, sink),
             prune_stale=args.prune,
             progress=progress,
         )
@@ -139,6 +144,13 @@ async def _inventory(args: BackfillArgs, settings: Settings, err: TextIO) -> Inv
     return None
 
 
+def _concurrency(args: BackfillArgs, sink: Sink) -> int:
+    """Writes in flight: with batches, enough for two full requests at a time."""
+    if isinstance(sink, BatchingSink):
+        return max(args.concurrency, 2 * args.batch)
+    return args.concurrency
+
+
 def _open(args: BackfillArgs, settings: Settings) -> tuple[Sink, str]:
     """The sink to write to and how to name it in messages."""
     if args.dry_run:
@@ -147,7 +159,7 @@ def _open(args: BackfillArgs, settings: Settings) -> tuple[Sink, str]:
     if args.sink is not None:
         try:
             sink_settings = SinkSettings.model_validate(
-                {**settings.sink.model_dump(), "url": args.sink}
+                {**settings.sink.model_dump(), "url": args.sink, "batch_max": args.batch}
             )
         except ValidationError as exc:
             raise SettingsError(f"--sink {args.sink!r}: {exc.errors()[0]['msg']}") from exc
