@@ -44,6 +44,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         sink=args.sink,
         store=args.store,
         concurrency=args.concurrency,
+        batch=args.batch,
         dry_run=args.dry_run,
         out=args.out,
         prune=args.prune,
@@ -172,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=16,
         metavar="N",
         help="writes in flight at once (default: %(default)s)",
+    )
+    backfill.add_argument(
+        "--batch",
+        type=int,
+        default=256,
+        metavar="N",
+        help="with --sink: subgraphs per request to a Metadata Service that takes batches "
+        "(POST /subgraph; the reference service does), 1 for one PUT each "
+        "(default: %(default)s)",
     )
     backfill.add_argument(
         "--dry-run", action="store_true", help="write the documents as files (needs --out)"

@@ -113,6 +113,16 @@ class SinkSettings(_Frozen):
         0.2, gt=0, description="First retry delay; doubles per attempt, with full jitter."
     )
     backoff_max_seconds: float = Field(30.0, gt=0, description="Cap of the retry delay.")
+    batch_max: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="subgraph only: the daemon sends writes that are waiting at the same moment "
+        "together, up to this many per `POST /subgraph` request (the reference service's batch "
+        "endpoint), which costs both sides far less per subgraph in a burst; 1 (default) sends "
+        "each as its own PUT. A service without the endpoint gets PUTs anyway. Backfill uses "
+        "its --batch option instead.",
+    )
 
 
 class LeaderSettings(_Frozen):

@@ -1,8 +1,9 @@
 """What a backfill exports: every object that exists now, from manifests or from a cluster.
 
-Cluster listing is the daemon's own (:func:`kg_exporter.watch.cycle.relist` over
-:func:`kg_exporter.watch.targets_for`): the same kinds, namespaces, label selector and paging, so
-a backfill and the daemon always agree on what exists. Objects of kinds that are not exported
+Cluster listing is the daemon's own (API discovery, then :func:`kg_exporter.watch.cycle.relist`
+over each served kind's targets): the same kinds, versions, namespaces, label selector and paging,
+so a backfill and the daemon always agree on what exists; a configured kind the cluster does not
+serve (its CRD is not installed) is a note, not an error. Objects of kinds that are not exported
 (ConfigMaps in a manifest directory) are counted, not rendered. Manifests are read as they are
 rendered, so reading a large directory overlaps with writing it.
 """
@@ -53,6 +54,8 @@ class Inventory:
     ignored: Counter[str] = field(default_factory=Counter)
     #: input that could not be read, one message each (file and line);
     errors: list[str] = field(default_factory=list)
+    #: what the reader wants the user to know that is not an error (kinds not served);
+    notes: list[str] = field(default_factory=list)
     #: whether every item has been read.
     complete: bool = False
 
@@ -111,26 +114,50 @@ async def from_cluster(
     reached; the caller reports those as connection errors.
     """
     from kg_exporter.runtime.reconcile import stored_prefixes
-    from kg_exporter.watch import open_api_client, targets_for
+    from kg_exporter.watch import NODE_TARGET, open_api_client
     from kg_exporter.watch.cycle import Cursor, relist
+    from kg_exporter.watch.discovery import Discovery
+    from kg_exporter.watch.entry import qualified
+    from kg_exporter.watch.targets import targets_of
 
-    kinds = kinds if kinds is not None else registry_for(settings)
-    targets = targets_for(settings, kinds.specs())
+    registry = kinds if kinds is not None else registry_for(settings)
     listed: list[Item] = []
     collector = _Collector(listed)
+    notes: list[str] = []
+    # Prune scope: what was listed, and the kinds not served (none of their objects exist).
+    scope_targets = [NODE_TARGET]
     api = await open_api_client(kubeconfig, pool_size=4)
     try:
-        for target in targets:
-            await relist(api, target, collector, Cursor(), page_size=settings.daemon.list_page_size)
+        entries = registry.specs()
+        resolved = await Discovery(api).resolve(entries)
+        for entry in entries:
+            served = resolved[entry.kind]
+            version = served.version if served is not None else entry.versions[0]
+            targets = targets_of(entry, version, settings)
+            scope_targets.extend(targets)
+            if served is None:
+                notes.append(
+                    f"{entry.kind} ({qualified(entry)}, versions {', '.join(entry.versions)}) "
+                    "is not served by this cluster: none exported"
+                )
+                continue
+            for target in targets:
+                await relist(
+                    api, target, collector, Cursor(), page_size=settings.daemon.list_page_size
+                )
+        await relist(
+            api, NODE_TARGET, collector, Cursor(), page_size=settings.daemon.list_page_size
+        )
     finally:
         await api.close()
     return Inventory(
         listed,
         origin="the cluster" if kubeconfig is None else f"the cluster of {kubeconfig}",
         # Only what was listed: workloads outside the watched namespaces are not ours to prune.
-        scope=stored_prefixes(settings.cluster_id, targets),
+        scope=stored_prefixes(settings.cluster_id, scope_targets),
         size=len(listed),
-        kinds=kinds,
+        notes=notes,
+        kinds=registry,
     )
 
 

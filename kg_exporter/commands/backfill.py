@@ -32,7 +32,8 @@ from kg_exporter.errors import SettingsError, SinkError, WatchError
 from kg_exporter.kinds import KindRegistry
 from kg_exporter.render.renderer import Renderer
 from kg_exporter.settings import Settings, SinkSettings
-from kg_exporter.sink import Sink, open_sink
+from kg_exporter.sink import BatchingSink, Sink, open_sink
+from kg_exporter.sink.batching import MAX_BATCH
 
 EXIT_USAGE = 2
 
@@ -46,6 +47,8 @@ class BackfillArgs:
     sink: str | None = None
     store: Path | None = None
     concurrency: int = 16
+    #: Subgraphs per batch request (--sink of kind subgraph only); 1: a PUT each.
+    batch: int = 256
     dry_run: bool = False
     out: Path | None = None
     prune: bool = False
@@ -64,6 +67,8 @@ class BackfillArgs:
             return "--dry-run writes files: it takes no --sink or --store"
         if self.concurrency < 1:
             return "--concurrency must be at least 1"
+        if not 1 <= self.batch <= MAX_BATCH:
+            return f"--batch must be from 1 to {MAX_BATCH}"
         return None
 
 
@@ -103,7 +108,7 @@ async def _backfill(
             inventory,
             renderer,
             sink,
-            concurrency=args.concurrency,
+            concurrency=_concurrency(args, sink),
             prune_stale=args.prune,
             progress=progress,
         )
@@ -127,7 +132,7 @@ async def _inventory(
     if args.manifests is not None:
         return from_manifests(args.manifests, kinds=kinds)
     try:
-        return await from_cluster(settings, kubeconfig=args.kubeconfig, kinds=kinds)
+        inventory = await from_cluster(settings, kubeconfig=args.kubeconfig, kinds=kinds)
     except WatchError as exc:
         print(f"kg-exporter backfill: cannot list the cluster: {exc}", file=err)
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -135,7 +140,18 @@ async def _inventory(
         # they mean the API server cannot be reached.
         reason = str(exc) or type(exc).__name__
         print(f"kg-exporter backfill: cannot reach the Kubernetes API: {reason}", file=err)
+    else:
+        for note in inventory.notes:
+            print(f"note: {note}", file=err)
+        return inventory
     return None
+
+
+def _concurrency(args: BackfillArgs, sink: Sink) -> int:
+    """Writes in flight: with batches, enough for two full requests at a time."""
+    if isinstance(sink, BatchingSink):
+        return max(args.concurrency, 2 * args.batch)
+    return args.concurrency
 
 
 def _open(args: BackfillArgs, settings: Settings) -> tuple[Sink, str]:
@@ -146,7 +162,7 @@ def _open(args: BackfillArgs, settings: Settings) -> tuple[Sink, str]:
     if args.sink is not None:
         try:
             sink_settings = SinkSettings.model_validate(
-                {**settings.sink.model_dump(), "url": args.sink}
+                {**settings.sink.model_dump(), "url": args.sink, "batch_max": args.batch}
             )
         except ValidationError as exc:
             raise SettingsError(f"--sink {args.sink!r}: {exc.errors()[0]['msg']}") from exc

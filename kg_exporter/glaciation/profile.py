@@ -18,7 +18,7 @@ import aiohttp
 from kubernetes_asyncio.client import ApiClient
 from prometheus_client import CollectorRegistry
 
-from kg_exporter.errors import KgExporterError, WatchError
+from kg_exporter.errors import KgExporterError, SinkError, WatchError
 from kg_exporter.glaciation.config import GlaciationSettings
 from kg_exporter.glaciation.inventory import Inventory
 from kg_exporter.glaciation.measurements import load_measurements
@@ -74,8 +74,9 @@ class GlaciationProfile:
         self._api = api
         self.metrics = GlaciationMetrics(registry)
         self.targets = profile_targets(settings)
+        self._clock = clock
         self.inventory = Inventory(
-            self.targets, self.metrics, now=lambda: end_time(clock()), on_change=self._changed
+            self.targets, self.metrics, now=self._end_time, on_change=self._changed
         )
         config = load_measurements(profile.measurements_file)
         prometheus_url = profile.prometheus_url or settings.prometheus_url
@@ -124,6 +125,9 @@ class GlaciationProfile:
             for target in self.targets
         ]
 
+    def _end_time(self) -> str:
+        return end_time(self._clock())
+
     def _changed(self) -> None:
         self.snapshotter.changed()
 
@@ -138,9 +142,7 @@ class GlaciationProfile:
         watches = {
             asyncio.create_task(w.run(), name=f"glaciation watch {w.target}") for w in self.watchers
         }
-        loop = asyncio.create_task(
-            self.snapshotter.run(lambda: self.inventory.synced), name="snapshots"
-        )
+        loop = asyncio.create_task(self._snapshots(), name="snapshots")
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait(
             {*watches, loop, stopping}, return_when=asyncio.FIRST_COMPLETED
@@ -155,6 +157,28 @@ class GlaciationProfile:
         await self.writer.aclose()
         await self._prometheus.aclose()
         return code
+
+    async def _snapshots(self) -> None:
+        await self.inventory.listed_all.wait()
+        await self._close_ended_while_away()
+        await self.snapshotter.run(lambda: True)
+
+    async def _close_ended_while_away(self) -> None:
+        """Once the whole cluster is listed: what this cluster's newest snapshot in the service
+        shows live and the cluster no longer has ended while no exporter watched; the first
+        snapshot closes it."""
+        base = self.settings.resource_base
+        try:
+            previous = await self.writer.live_resources()
+        except SinkError as exc:
+            log.warning(
+                "cannot read the newest snapshot (%s); what ended meanwhile stays open", exc
+            )
+            return
+        ids = {iri[len(base) :]: d for iri, d in previous.items() if iri.startswith(base)}
+        count = self.inventory.close_missing(ids, self._end_time())
+        if count:
+            log.info("%d nodes, pods or containers ended while no exporter watched", count)
 
     async def _cluster_name(self) -> str:
         """``clusterName`` of kube-system/kubeadm-config, as the published exporter names the

@@ -147,5 +147,32 @@ class SnapshotWriter:
             for graph in old:
                 del self._ours[graph]
 
+    async def live_resources(self) -> dict[str, str]:
+        """Nodes, pods and containers that this writer's newest snapshot shows with a status not
+        yet ended: IRI → description. What a restart must close if it is gone now (the published
+        exporter compares with its previous snapshot the same way)."""
+        graphs = await self._api.graphs(
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?w <{WRITER}> "
+            f"{string_literal(self._writer)} }} }}",
+            what="FIND our newest snapshot",
+        )
+        stamped = [(timestamp_of(g), g) for g in graphs if g.startswith(TIMESTAMP_PREFIX)]
+        if not stamped:
+            return {}
+        newest = max((stamp or 0, g) for stamp, g in stamped)[1]
+        rows = await self._api.select(
+            f"""SELECT ?r ?d WHERE {{ GRAPH <{newest}> {{
+                ?r <glc:hasDescription> ?d ; <glc:hasStatus> ?s .
+                VALUES ?d {{ "KubernetesWorkerNode" "Pod" "Container" }}
+                FILTER NOT EXISTS {{ ?s <glc:endTime> ?end }} }} }}""",
+            what="READ our newest snapshot",
+        )
+        found = {}
+        for row in rows:
+            resource, description = row.get("r", {}), row.get("d", {})
+            if resource.get("type") == "uri" and isinstance(description.get("value"), str):
+                found[resource["value"]] = description["value"]
+        return found
+
     async def aclose(self) -> None:
         await self._api.aclose()

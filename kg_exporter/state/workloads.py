@@ -69,9 +69,7 @@ class WorkloadRecord:
             return True
         if self.graph is None:
             return False
-        return (
-            not self.written_known or self.written != self.graph or self.written_uid != self.uid
-        )
+        return not self.written_known or self.written != self.graph or self.written_uid != self.uid
 
     @property
     def disposable(self) -> bool:

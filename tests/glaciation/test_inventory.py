@@ -117,3 +117,35 @@ async def test_an_end_is_kept_until_a_snapshot_with_it_is_written(
         await up.aclose()
     assert metrics.snapshots.labels("failed")._value.get() == 1
     assert metrics.snapshots.labels("written")._value.get() == 1
+
+
+async def test_what_ended_while_nobody_watched_is_closed_at_start(
+    glaciation_service: GlaciationService,
+) -> None:
+    """A restarted profile reads this cluster's newest snapshot: what it shows live and the
+    cluster no longer has (a pod deleted while the exporter was down) ends in the next one."""
+    metrics = GlaciationMetrics(CollectorRegistry())
+    cluster = f"cluster-{free_port()}"
+    renderer = SnapshotRenderer(GlaciationSettings())
+    before = inventory([])
+    listing(before, NODES, [{"kind": "Node", "metadata": {"name": "n1"}}])
+    listing(before, PODS, [pod("kept"), pod("deleted-while-down")])
+    settings = SinkSettings(kind="glaciation", url=glaciation_service.url)
+    writer = SnapshotWriter(open_glaciation_api(settings), metrics, writer=cluster)
+    try:
+        await Snapshotter(
+            before, renderer, None, writer, metrics, interval_seconds=10, change_delay_seconds=0
+        ).snapshot()
+        previous = await writer.live_resources()
+    finally:
+        await writer.aclose()
+    base = GlaciationSettings().resource_base
+    after = inventory([])
+    listing(after, NODES, [{"kind": "Node", "metadata": {"name": "n1"}}])
+    listing(after, PODS, [pod("kept")])
+    ids = {iri.removeprefix(base): d for iri, d in previous.items()}
+    assert after.close_missing(ids, END) == 2
+    assert {rid: e["state"] for rid, e in after.ended.items()} == {
+        "ns.deleted-while-down": "Unknown",
+        "ns.deleted-while-down.c": "terminated",
+    }
