@@ -82,6 +82,21 @@ def controlling_owner(
     return None
 
 
+def is_folded(obj: Mapping[str, Any], kinds: KindRegistry) -> bool:
+    """Whether ``obj`` is part of its controlling owner's workload (not exported on its own): its
+    owner is of a configured kind whose entry does not export this kind. No rule is evaluated."""
+    kind = obj.get("kind")
+    spec = kinds.get(kind)
+    if spec is None:
+        return False
+    namespace = o.namespace_of(obj) if spec.namespaced else None
+    owner = controlling_owner(obj, kinds, namespace)
+    if owner is None:
+        return False
+    rule = kinds[owner.kind].child(spec.kind)
+    return rule is None or not rule.export
+
+
 class _Evaluator:
     """Evaluates one object's expressions, converting the (pruned) object for CEL only once."""
 
