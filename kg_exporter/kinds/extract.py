@@ -26,12 +26,14 @@ from kg_exporter.kinds.spec import GROUPS, KindSpec
 from kg_exporter.render.promql import escape_regex
 from kg_exporter.state.lifecycle import Observation, Outcome, Phase
 
-#: Annotations never kept: they copy whole manifests (env values included).
+#: Annotations never kept: they copy whole manifests (env values included), or name the secret
+#: the ORAS operator's sidecar takes its registry credentials from.
 EXCLUDED_ANNOTATIONS = frozenset(
     {
         "kubectl.kubernetes.io/last-applied-configuration",
         "deployment.kubernetes.io/revision-history",
         "meta.helm.sh/release-values",
+        "oras.converged-computing.github.io/oras-env",
     }
 )
 #: Claims per {"prefix", "count"} beyond which only the first are linked (StatefulSet ordinals).
