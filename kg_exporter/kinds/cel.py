@@ -27,6 +27,7 @@ FULL: Final = "*"
 ELEMENT: Final = "[]"
 Needs = dict[str, Any]  # key → Needs | FULL
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 _MACROS = frozenset({"exists", "all", "exists_one", "map", "filter"})
 #: CEL's standard functions (cel-spec "List of Standard Definitions") plus the operators' names.
 _FUNCTIONS = frozenset(
@@ -208,12 +209,16 @@ def prune(value: Any, needs: Needs | str) -> Any:
     if needs == FULL:
         return value
     assert isinstance(needs, dict)
-    # dict first: isinstance against the Mapping ABC is several times slower, and this is per field.
-    if type(value) is dict or isinstance(value, Mapping):
+    # Exact types first: isinstance against the Mapping ABC is several times slower, and this runs
+    # per field.
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
         if ELEMENT in needs:
             return value  # a macro over a map iterates its keys; values come by indexing
         return {k: prune(value[k], sub) for k, sub in needs.items() if k in value}
-    if type(value) is list:
+    if kind is list:
         element = needs.get(ELEMENT)
         return [prune(item, element) for item in value] if element is not None else []
     return value
