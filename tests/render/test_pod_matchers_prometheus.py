@@ -115,10 +115,10 @@ CASES += [
                 for rj in ("workers", "driver")
             ]},
             RJ_ACTIVE,
-        ),  # fmt: skip
+        ),
         # <jobset>-<replicated job>-<job index>-<pod index>-<5 random>
         lambda n: [f"{n}-workers-0-0-{RANDOM[0]}", f"{n}-workers-1-0-{RANDOM[1]}",
-                   f"{n}-driver-0-0-{RANDOM[2]}"],  # fmt: skip
+                   f"{n}-driver-0-0-{RANDOM[2]}"],
         "a",
         "a-b",
     ),
