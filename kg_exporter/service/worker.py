@@ -45,8 +45,11 @@ def _read_frame(stream: BinaryIO) -> tuple[dict[str, Any], bytes] | None:
 class _Handler:
     def __init__(self, context: Mapping[str, Any], limits: Mapping[str, Any]) -> None:
         from kg_exporter.service.limits import Limits
+        from kg_exporter.sink.jsonld import Compactor
 
-        self.context = context
+        # One compactor for the life of the worker: its cache of IRIs is what makes the check
+        # that an accepted body reads back cheap.
+        self.readable = Compactor(context)
         self.limits = Limits(**limits)
         self._snapshot: tuple[str, Any] | None = None
 
@@ -65,7 +68,7 @@ class _Handler:
     def parse(self, body: bytes) -> tuple[dict[str, Any], bytes]:
         from kg_exporter.service.validation import checked_statements
 
-        statements, count = checked_statements(body, self.limits, self.context)
+        statements, count = checked_statements(body, self.limits, self.readable)
         return {"ok": True, "triples": count}, statements
 
     def query(self, snapshot: str, text: bytes) -> tuple[dict[str, Any], bytes]:

@@ -87,6 +87,29 @@ class Compactor:
             graph.append(out)
         return {"@context": self._context, "@graph": graph}
 
+    def check(self, triples: Iterable[ox.Triple]) -> None:
+        """Raise :class:`SinkError` when :meth:`document` could not write ``triples`` (an IRI
+        this context would misread, an RDF-star triple term), without writing anything."""
+        for triple in triples:
+            subject, term = triple.subject, triple.object
+            if isinstance(subject, ox.NamedNode):
+                self._check_iri(subject.value)
+            elif not isinstance(subject, ox.BlankNode):
+                raise SinkError("RDF-star triple terms cannot be written as JSON-LD 1.1")
+            self._check_iri(triple.predicate.value)
+            if isinstance(term, ox.NamedNode):
+                self._check_iri(term.value)
+            elif isinstance(term, ox.Literal):
+                self._check_iri(term.datatype.value)
+            elif not isinstance(term, ox.BlankNode):
+                raise SinkError("RDF-star triple terms cannot be written as JSON-LD 1.1")
+
+    def _check_iri(self, iri: str) -> None:
+        # Only an IRI whose scheme is one of the context's terms can be misread (see iri()).
+        scheme, _, rest = iri.partition(":")
+        if scheme in self._terms and not rest.startswith("//"):
+            self.iri(iri)
+
     def iri(self, iri: str) -> str:
         """``iri`` shortened to ``prefix:suffix`` with the longest matching prefix, if safe."""
         cached = self._cache.get(iri)
