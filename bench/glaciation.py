@@ -57,9 +57,7 @@ from kg_exporter.manifests import Manifest, read_manifests  # noqa: E402
 from kg_exporter.render.renderer import Renderer  # noqa: E402
 from kg_exporter.settings import SinkSettings, load_settings  # noqa: E402
 from kg_exporter.sink import open_sink  # noqa: E402
-from kg_exporter.sink.backoff import Backoff  # noqa: E402
-from kg_exporter.sink.glaciation_api import GlaciationApi  # noqa: E402
-from kg_exporter.sink.http import SinkClient, make_http_client  # noqa: E402
+from kg_exporter.sink.glaciation_api import open_glaciation_api  # noqa: E402
 
 PEERS = Path(os.environ.get("GLACIATION_PEERS", "/work/shared/peers/glaciation"))
 RUN_SH = PEERS / "metadata-service" / "run.sh"
@@ -277,18 +275,7 @@ async def measure(
     }
     sinks = {name: open_sink(s) for name, s in settings.items()}
     writers = {
-        name: SnapshotWriter(
-            GlaciationApi(
-                SinkClient(
-                    make_http_client(s, max_connections=2),
-                    backoff=Backoff.from_settings(s),
-                    timeout_seconds=30.0,
-                    owns_client=True,
-                ),
-                str(s.url),
-            ),
-            GlaciationMetrics(CollectorRegistry()),
-        )
+        name: SnapshotWriter(open_glaciation_api(s), GlaciationMetrics(CollectorRegistry()))
         for name, s in settings.items()
     }
     documents = design_documents()
@@ -399,6 +386,9 @@ def main() -> None:
                         )
                     )
                 )
+    for index, run in enumerate(runs, 1):
+        ratios = ", ".join(f"{k} {v:.2f}" for k, v in run.items() if "ratio" in k or "p99 ms" in k)
+        print(f"run {index}: {ratios}")
     for key in runs[0]:
         value = statistics.median(run[key] for run in runs)
         print(f"{key}: {value:.2f}" if isinstance(value, float) else f"{key}: {value}")

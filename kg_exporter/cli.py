@@ -44,11 +44,21 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         sink=args.sink,
         store=args.store,
         concurrency=args.concurrency,
+        batch=args.batch,
         dry_run=args.dry_run,
         out=args.out,
         prune=args.prune,
     )
     return backfill_command(options, _settings(args))
+
+
+def _cmd_rbac(args: argparse.Namespace) -> int:
+    from kg_exporter.commands.rbac import rbac_command
+    from kg_exporter.kinds import registry_for
+
+    # The configured kinds: bundled ones plus the settings' own (a wrong file is an error here too).
+    kinds = registry_for(_settings(args))
+    return rbac_command(kinds.specs(), sys.stdout, name=args.name)
 
 
 def _cmd_metadata_service(args: argparse.Namespace) -> int:
@@ -165,6 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="writes in flight at once (default: %(default)s)",
     )
     backfill.add_argument(
+        "--batch",
+        type=int,
+        default=256,
+        metavar="N",
+        help="with --sink: subgraphs per request to a Metadata Service that takes batches "
+        "(POST /subgraph; the reference service does), 1 for one PUT each "
+        "(default: %(default)s)",
+    )
+    backfill.add_argument(
         "--dry-run", action="store_true", help="write the documents as files (needs --out)"
     )
     backfill.add_argument(
@@ -178,6 +197,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(backfill)
     backfill.set_defaults(handler=_cmd_backfill)
+
+    rbac = commands.add_parser(
+        "rbac",
+        help="print the ClusterRole the daemon needs for the configured kinds",
+        description="Print, as YAML for `kubectl apply -f -`, a ClusterRole granting get, list "
+        "and watch on every configured workload kind (the bundled ones and those of the "
+        "settings file) and on nodes.",
+    )
+    rbac.add_argument(
+        "--name",
+        default="kg-exporter",
+        help="metadata.name of the ClusterRole (default: %(default)s)",
+    )
+    _add_config(rbac)
+    rbac.set_defaults(handler=_cmd_rbac)
 
     from kg_exporter.service.command import add_arguments as add_service_arguments
 

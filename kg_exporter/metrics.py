@@ -91,6 +91,21 @@ class DaemonMetrics:
             ["kind"],
             registry=registry,
         )
+        self.kind_served = Gauge(
+            "kg_exporter_kind_served",
+            "1 when the API server serves this configured kind (at a version its entry reads) "
+            "and it is watched; 0 when it does not (a CRD not installed): not watched, checked "
+            "again every daemon.discovery_interval_seconds.",
+            ["kind"],
+            registry=registry,
+        )
+        self.kind_forbidden = Gauge(
+            "kg_exporter_kind_forbidden",
+            "1 while listing or watching this kind is refused with 403 (an RBAC rule is "
+            "missing; `kg-exporter rbac` prints the rules); its workloads are not exported.",
+            ["kind"],
+            registry=registry,
+        )
         self.ready = Gauge(
             "kg_exporter_ready",
             "1 when /readyz answers 200 (initial lists processed and the sink answering).",

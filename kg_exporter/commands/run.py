@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from kg_exporter.glaciation.profile import GlaciationProfile, profile_targets
 from kg_exporter.leader import run_while_leading
 from kg_exporter.leader.kube import elector_for
+from kg_exporter.render.renderer import Renderer
 from kg_exporter.runtime import Daemon, configure_logging
 from kg_exporter.settings import Settings
 from kg_exporter.sink import open_sink
@@ -46,7 +47,8 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     # Every watch holds a connection; lists, the lease and the odd retry need a few more.
-    watches = len(targets_for(settings))
+    renderer = Renderer(settings)  # compiles the kinds once; the daemon shares them
+    watches = len(targets_for(settings, renderer.kinds.specs()))
     if settings.glaciation.enabled:
         watches += len(profile_targets(settings))
     api = await open_api_client(kubeconfig, pool_size=watches + 16)
@@ -54,11 +56,16 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
         sink = open_sink(settings.sink)
         try:
             registry = CollectorRegistry()
-            daemon = Daemon(settings, api=api, sink=sink, registry=registry, serve=False)
+            daemon = Daemon(
+                settings, api=api, sink=sink, registry=registry, renderer=renderer, serve=False
+            )
             health = daemon.health
             work = partial(daemon.run, stop)
             if settings.glaciation.enabled:
-                work = partial(run_with_profile, settings, daemon, api, registry, stop)
+                # Built before any lease is held, so a bad measurement configuration is an error
+                # at start (exit 2), not when a standby takes over.
+                profile = profile_for(settings, daemon, api, registry)
+                work = partial(run_with_profile, profile, daemon, stop)
 
             def leading(now: bool) -> None:
                 health.standby = not now
@@ -83,15 +90,11 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
         await api.close()
 
 
-async def run_with_profile(
-    settings: Settings,
-    daemon: Daemon,
-    api: ApiClient,
-    registry: CollectorRegistry,
-    stop: asyncio.Event,
-) -> int:
-    """The ``glaciation`` profile beside the design's daemon, or alone (``glaciation.subgraphs:
-    false``: then readiness follows the snapshot writes, as it follows the sink's otherwise)."""
+def profile_for(
+    settings: Settings, daemon: Daemon, api: ApiClient, registry: CollectorRegistry
+) -> GlaciationProfile:
+    """The ``glaciation`` profile. Alone (``glaciation.subgraphs: false``) readiness follows its
+    snapshot writes, as it follows the sink's writes otherwise."""
     alone = not settings.glaciation.subgraphs
     health = daemon.health
 
@@ -104,8 +107,12 @@ async def run_with_profile(
         else:
             health.sink_failed(str(error))
 
-    profile = GlaciationProfile(settings, api=api, registry=registry, on_result=on_result)
-    if alone:
+    return GlaciationProfile(settings, api=api, registry=registry, on_result=on_result)
+
+
+async def run_with_profile(profile: GlaciationProfile, daemon: Daemon, stop: asyncio.Event) -> int:
+    """The profile beside the design's daemon, or alone; the worse of their exit codes."""
+    if not profile.settings.subgraphs:
         return await profile.run(stop)
     codes = await asyncio.gather(daemon.run(stop), profile.run(stop))
     return max(codes)

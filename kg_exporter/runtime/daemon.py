@@ -22,7 +22,7 @@ from kubernetes_asyncio.client import ApiClient
 from prometheus_client import CollectorRegistry
 
 from kg_exporter.identity import SubgraphKind, encode_segment
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND
 from kg_exporter.metrics import DaemonMetrics
 from kg_exporter.queue import Backoff, KeyBackoff, Workers, WorkQueue
 from kg_exporter.render.renderer import Renderer
@@ -32,12 +32,14 @@ from kg_exporter.runtime.health import Health, probe_sink
 from kg_exporter.runtime.keys import WorkKey, glaciation_key
 from kg_exporter.runtime.reconcile import reconcile
 from kg_exporter.runtime.server import HealthServer, create_app
+from kg_exporter.runtime.watches import KindWatches
 from kg_exporter.runtime.writer import Writer
 from kg_exporter.settings import Settings
 from kg_exporter.sink import Sink
 from kg_exporter.state.nodes import NodeTable
 from kg_exporter.state.workloads import WorkloadTable
-from kg_exporter.watch import Target, Watcher, targets_for
+from kg_exporter.watch import NODE_TARGET, ApiStatusError, Target, Watcher, targets_for
+from kg_exporter.watch.discovery import Discovery
 
 log = logging.getLogger("kg_exporter.runtime")
 
@@ -65,12 +67,16 @@ class Daemon:
             return rfc3339(clock.now())
 
         self.sink = sink
+        # The kinds are compiled once, here, and shared by everything that needs them.
+        renderer = renderer if renderer is not None else Renderer(settings)
+        self.kinds = renderer.kinds
         self.metrics = DaemonMetrics(registry if registry is not None else CollectorRegistry())
         self.health = Health(clock.monotonic)
-        self.workloads = WorkloadTable(now, reconciled=False)
+        self.workloads = WorkloadTable(now, self.kinds, reconciled=False)
         self.nodes = NodeTable(now)
         self.queue: WorkQueue[WorkKey] = WorkQueue()
-        self.targets: list[Target] = targets_for(settings)
+        #: Every configured target (at each kind's preferred version), nodes included.
+        self.targets: list[Target] = targets_for(settings, self.kinds.specs())
         self.dispatcher = Dispatcher(
             self.workloads,
             self.nodes,
@@ -80,7 +86,7 @@ class Daemon:
             glaciation=glaciation_key(settings.glaciation_node_id),
         )
         self.writer = Writer(
-            renderer if renderer is not None else Renderer(settings),
+            renderer,
             sink,
             self.workloads,
             self.nodes,
@@ -102,8 +108,14 @@ class Daemon:
         watch_backoff = Backoff(
             options.watch_backoff_initial_seconds, options.watch_backoff_max_seconds, rng
         )
-        self.watchers = [
-            Watcher(
+
+        def watcher(
+            target: Target,
+            *,
+            on_forbidden: Callable[[Target, ApiStatusError], None],
+            on_permitted: Callable[[Target], None],
+        ) -> Watcher:
+            return Watcher(
                 api,
                 target,
                 self.dispatcher,
@@ -113,10 +125,24 @@ class Daemon:
                 on_restart=lambda t, reason: self.metrics.watch_restarts.labels(
                     t.kind, reason
                 ).inc(),
+                on_forbidden=on_forbidden,
+                on_permitted=on_permitted,
+                forbidden_retry=options.discovery_interval_seconds,
                 rng=rng,
             )
-            for target in self.targets
-        ]
+
+        self.watches = KindWatches(
+            self.kinds.specs(),
+            settings,
+            self.dispatcher,
+            self.metrics,
+            discover=lambda: Discovery(api),
+            watcher=watcher,
+            fixed=[NODE_TARGET],
+            backoff=watch_backoff.delay,
+        )
+        self.dispatcher.on_late_listing = self._late_listing
+        self._helpers: set[asyncio.Task[None]] = set()
         self.server = HealthServer(create_app(self.health, self.metrics.registry), options.listen)
         self.health.on_sink_change(self._sink_changed)
         self._observe()
@@ -124,7 +150,7 @@ class Daemon:
     def _observe(self) -> None:
         metrics, queue = self.metrics, self.queue
         metrics.watch_queue(lambda: len(queue), lambda: queue.waiting, lambda: queue.processing)
-        for kind in WORKLOAD_KINDS:
+        for kind in self.kinds:
             metrics.tracked.labels(kind).set_function(partial(self._count, kind))
         metrics.tracked.labels(NODE_KIND).set_function(lambda: float(len(self.nodes)))
         metrics.ready.set_function(lambda: 1.0 if self.health.ready else 0.0)
@@ -145,6 +171,9 @@ class Daemon:
         # process: keep it out of the cyclic collector, whose full passes over it otherwise
         # stall every event for tens of milliseconds.
         gc.freeze()
+        await self._reconcile(self.dispatcher.reconcilable(self.targets))
+
+    async def _reconcile(self, targets: list[Target]) -> None:
         await reconcile(
             self.sink,
             self.queue,
@@ -152,9 +181,17 @@ class Daemon:
             self.nodes,
             self.health,
             cluster=self.settings.cluster_id,
-            targets=self.targets,
+            targets=targets,
             backoff=self.retry_backoff,
         )
+
+    def _late_listing(self, target: Target) -> None:
+        """A kind listed for the first time after start-up (its CRD installed, a 403 lifted):
+        what the Metadata Service holds of it is learnt as at start-up."""
+        task = asyncio.create_task(self._reconcile([target]), name=f"reconcile {target}")
+        self._helpers.add(task)
+        task.add_done_callback(self._helpers.discard)
+        task.add_done_callback(_report_crash)
 
     async def _probe(self) -> None:
         prefix = f"{encode_segment(self.settings.cluster_id)}:{SubgraphKind.GLACIATION_NODE.value}:"
@@ -169,9 +206,9 @@ class Daemon:
         if self._serve:
             url = await self.server.start()
             log.info("serving /metrics, /healthz and /readyz on %s", url)
-        log.info("watching %s", ", ".join(str(t) for t in self.targets))
+        log.info("watching %s (if served)", ", ".join(str(t) for t in self.targets))
         self.workers.start()
-        watches = {asyncio.create_task(w.run(), name=f"watch {w.target}") for w in self.watchers}
+        watches = {asyncio.create_task(self.watches.run(), name="watches")}
         helpers = [
             asyncio.create_task(self._after_sync(), name="reconcile"),
             asyncio.create_task(self._probe(), name="sink probe"),
@@ -187,6 +224,7 @@ class Daemon:
             log.error("%s died: %r; shutting down", task.get_name(), exc, exc_info=exc)
             code = 1
         log.info("stopping the watches")
+        helpers.extend(self._helpers)
         for task in [*watches, *helpers, stopping]:
             task.cancel()
         await asyncio.gather(*watches, *helpers, stopping, return_exceptions=True)

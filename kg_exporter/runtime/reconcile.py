@@ -31,7 +31,7 @@ from kg_exporter.runtime.health import Health
 from kg_exporter.runtime.keys import Orphan, WorkKey
 from kg_exporter.sink import Sink
 from kg_exporter.state.nodes import NodeTable
-from kg_exporter.state.workloads import WorkloadTable
+from kg_exporter.state.workloads import Scope, WorkloadTable
 from kg_exporter.watch import Target
 
 log = logging.getLogger("kg_exporter.runtime")
@@ -53,7 +53,8 @@ def stored_prefixes(cluster: str, targets: Iterable[Target]) -> list[tuple[str, 
 
 
 def tracked_ids(cluster: str, workloads: WorkloadTable, nodes: NodeTable) -> set[str]:
-    ids = {workload_subgraph_id(cluster, key) for key in workloads}
+    # Folded children (a JobSet's Jobs) are not written on their own: a stored id of one is stale.
+    ids = {workload_subgraph_id(cluster, key) for key in workloads.exported()}
     ids.update(node_subgraph_id(cluster, name) for name in nodes)
     return ids
 
@@ -77,6 +78,9 @@ async def reconcile(
     needed); the others are read back by their worker before anything is written. Afterwards
     the table treats keys it first sees as new to the graph.
     """
+    targets = list(targets)
+    # Only these targets' workloads: another scope's first listing may still be unreconciled.
+    scopes = [Scope(t.kind, t.namespace) for t in targets if t.kind != NODE_KIND]
     stored: dict[str, SubgraphKind] = {}
     for prefix, kind in stored_prefixes(cluster, targets):
         for subgraph_id in await _list(sink, prefix, health, backoff, sleep):
@@ -88,7 +92,7 @@ async def reconcile(
     found = 0
     for key in workloads:
         record = workloads.get(key)
-        if record is None or record.written_known:
+        if record is None or record.written_known or not any(key in s for s in scopes):
             continue
         if workload_subgraph_id(cluster, key) in stored:
             # Read back by its worker, even when the object has not started: the graph may hold

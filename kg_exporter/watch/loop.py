@@ -7,7 +7,12 @@ What happens after each kind of ending, and the line logged:
   that vanished meanwhile, so their stop is not missed; repeated 410s back off;
 - connection dropped or refused, timeout, API error: wait a capped, jittered, growing delay, then
   resume from the last resourceVersion, or relist when there is none ("watch of deployments
-  failed: ...; resuming from resourceVersion 1234 in 0.8 s").
+  failed: ...; resuming from resourceVersion 1234 in 0.8 s");
+- ``403 Forbidden`` (RBAC grants nothing on the resource): ``on_forbidden`` once (the caller logs
+  the one error naming the missing rule), then a quiet retry every ``forbidden_retry`` seconds
+  until allowed (``on_permitted``);
+- ``404 Not Found`` (the resource is no longer served: its CRD was deleted): :class:`NotServed`
+  ends the loop; the caller finds out through discovery when it is back.
 
 The backoff resets once a watch delivers anything (bookmarks included).
 """
@@ -34,9 +39,18 @@ log = logging.getLogger("kg_exporter.watch")
 RETRIED = (aiohttp.ClientError, asyncio.TimeoutError, OSError, WatchError, ApiException)
 
 
+class NotServed(WatchError):
+    """The API server answered 404 for the collection: it no longer serves the resource."""
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(f"the API server no longer serves {target.plural} ({target.api_version})")
+        self.target = target
+
+
 class Watcher:
     """The list+watch loop of one target. ``backoff(n)`` is the wait after ``n`` consecutive
-    failures; ``on_restart(target, reason)`` counts restarts (expired, dropped, timeout, error)."""
+    failures; ``on_restart(target, reason)`` counts restarts (expired, dropped, timeout, error,
+    forbidden)."""
 
     def __init__(
         self,
@@ -48,6 +62,9 @@ class Watcher:
         page_size: int = 500,
         timeout_seconds: int = 300,
         on_restart: Callable[[Target, str], None] | None = None,
+        on_forbidden: Callable[[Target, ApiStatusError], None] | None = None,
+        on_permitted: Callable[[Target], None] | None = None,
+        forbidden_retry: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -59,6 +76,11 @@ class Watcher:
         self._page_size = page_size
         self._timeout = timeout_seconds
         self._on_restart = on_restart
+        self._on_forbidden = on_forbidden
+        self._on_permitted = on_permitted
+        self._forbidden_retry = forbidden_retry
+        #: Refused with 403 since the last successful listing.
+        self.forbidden = False
         self._sleep = sleep
         self._rng = rng
 
@@ -87,6 +109,10 @@ class Watcher:
                         cursor.resource_version,
                     )
                     failures = 0
+                    if self.forbidden:
+                        self.forbidden = False
+                        if self._on_permitted is not None:
+                            self._on_permitted(self.target)
                 await watch(
                     self.api,
                     self.target,
@@ -110,26 +136,42 @@ class Watcher:
                 log.info("relisting %s after 410%s: %s", self.target, when, exc)
                 if delay:
                     await self._sleep(delay)
-            except RETRIED as exc:
-                if cursor.received:
-                    failures = 0
-                cursor.received = 0
-                failures += 1
-                reason = "error" if isinstance(exc, WatchError | ApiException) else "dropped"
-                self._restart(reason)
-                delay = self._backoff(failures)
-                if cursor.resource_version is None:
-                    plan = "relisting"
-                else:
-                    plan = f"resuming from resourceVersion {cursor.resource_version}"
-                log.warning(
-                    "watch of %s failed: %s; %s in %.1f s",
-                    self.target,
-                    describe(exc),
-                    plan,
-                    delay,
+            except ApiStatusError as exc:
+                if exc.status == 404:
+                    raise NotServed(self.target) from exc
+                if exc.status != 403:
+                    failures = await self._failed(exc, failures)
+                    continue
+                cursor.resource_version = None  # a grant may come with a different picture
+                self._restart("forbidden")
+                if not self.forbidden:
+                    self.forbidden = True
+                    if self._on_forbidden is not None:
+                        self._on_forbidden(self.target, exc)
+                log.debug(
+                    "%s still forbidden; retrying in %.1f s", self.target, self._forbidden_retry
                 )
-                await self._sleep(delay)
+                await self._sleep(self._forbidden_retry)
+            except RETRIED as exc:
+                failures = await self._failed(exc, failures)
+
+    async def _failed(self, exc: BaseException, failures: int) -> int:
+        """Log, count and wait out one failure; the consecutive failures so far."""
+        cursor = self.cursor
+        if cursor.received:
+            failures = 0
+        cursor.received = 0
+        failures += 1
+        reason = "error" if isinstance(exc, WatchError | ApiException) else "dropped"
+        self._restart(reason)
+        delay = self._backoff(failures)
+        if cursor.resource_version is None:
+            plan = "relisting"
+        else:
+            plan = f"resuming from resourceVersion {cursor.resource_version}"
+        log.warning("watch of %s failed: %s; %s in %.1f s", self.target, describe(exc), plan, delay)
+        await self._sleep(delay)
+        return failures
 
 
 def describe(exc: BaseException) -> str:

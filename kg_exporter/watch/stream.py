@@ -68,12 +68,12 @@ def _status_error(status: int, body: Mapping[str, Any] | str) -> ApiStatusError:
 
 async def _request(
     api: ApiClient,
-    target: Target,
+    path: str,
     query: list[tuple[str, str]],
     limits: aiohttp.ClientTimeout,
 ) -> aiohttp.ClientResponse:
     response: aiohttp.ClientResponse = await api.call_api(
-        target.collection_path,
+        path,
         "GET",
         query_params=query,
         header_params={"Accept": "application/json"},
@@ -98,6 +98,23 @@ def _selector(target: Target) -> list[tuple[str, str]]:
     return [("labelSelector", target.label_selector)] if target.label_selector else []
 
 
+async def get_json(api: ApiClient, path: str, *, timeout_seconds: float = 30.0) -> Any:
+    """The JSON ``path`` answers (a discovery document); None on 404."""
+    limits = aiohttp.ClientTimeout(total=timeout_seconds, connect=_CONNECT_TIMEOUT)
+    try:
+        response = await _request(api, path, [], limits)
+    except ApiStatusError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    try:
+        return json.loads(await response.read())
+    except ValueError as exc:
+        raise WatchError(f"GET {path}: the answer is not JSON") from exc
+    finally:
+        response.release()
+
+
 async def list_page(
     api: ApiClient,
     target: Target,
@@ -111,7 +128,7 @@ async def list_page(
     if continue_token:
         query.append(("continue", continue_token))
     timeout = aiohttp.ClientTimeout(total=timeout_seconds, connect=_CONNECT_TIMEOUT)
-    response = await _request(api, target, query, timeout)
+    response = await _request(api, target.collection_path, query, timeout)
     try:
         body = json.loads(await response.read())
     except ValueError as exc:
@@ -148,7 +165,7 @@ async def watch_events(
     timeout = aiohttp.ClientTimeout(
         total=None, connect=_CONNECT_TIMEOUT, sock_read=timeout_seconds + 30
     )
-    response = await _request(api, target, query, timeout)
+    response = await _request(api, target.collection_path, query, timeout)
     try:
         buffer = b""
         async for chunk in response.content.iter_any():

@@ -1,15 +1,16 @@
 """What to list and watch: one :class:`Target` per kind and namespace, derived from the kind
-registry, so adding a workload kind to :data:`~kg_exporter.kinds.WORKLOAD_KINDS` adds its watch."""
+registry (:class:`~kg_exporter.kinds.KindRegistry`), so configuring a workload kind adds its watch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND, registry_for
 from kg_exporter.settings import Settings
+from kg_exporter.watch.entry import KindEntry
 
 
 class EventType(StrEnum):
@@ -29,6 +30,10 @@ class Target:
     label_selector: str | None = None
 
     @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
     def collection_path(self) -> str:
         prefix = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespace is None:
@@ -44,15 +49,26 @@ class Target:
 NODE_TARGET = Target(NODE_KIND, "", "v1", "nodes")
 
 
-def targets_for(settings: Settings) -> list[Target]:
-    """Every workload kind in each configured namespace (or all), then Nodes. The label selector
-    applies to workloads only: the glaciation node lists every node of the cluster."""
-    namespaces: tuple[str | None, ...] = settings.namespaces or (None,)
-    targets = [
-        Target(spec.kind, spec.group, spec.version, spec.plural, ns, settings.label_selector)
-        for spec in WORKLOAD_KINDS.values()
+def targets_of(
+    entry: KindEntry, version: str, settings: Settings, *, namespaced: bool | None = None
+) -> list[Target]:
+    """What to watch of one kind at ``version``: one target per configured namespace (or one for
+    all), or one for a cluster-scoped kind (``namespaced``: what discovery says, else the entry).
+    The label selector applies to workloads only."""
+    scoped = entry.namespaced if namespaced is None else namespaced
+    namespaces: tuple[str | None, ...] = (settings.namespaces or (None,)) if scoped else (None,)
+    return [
+        Target(entry.kind, entry.group, version, entry.plural, ns, settings.label_selector)
         for ns in namespaces
     ]
+
+
+def targets_for(settings: Settings, kinds: Iterable[KindEntry] | None = None) -> list[Target]:
+    """Every configured kind at its preferred version, then Nodes (the glaciation node lists every
+    node of the cluster). The daemon resolves versions through discovery before watching.
+    ``kinds``: the entries in force (default: those ``settings`` configure)."""
+    entries = registry_for(settings).specs() if kinds is None else kinds
+    targets = [t for entry in entries for t in targets_of(entry, entry.versions[0], settings)]
     targets.append(NODE_TARGET)
     return targets
 

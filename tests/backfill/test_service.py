@@ -75,6 +75,7 @@ def test_a_restarted_service_still_knows_what_is_unchanged(
         assert third.code == 0, third.err
         assert f"1 written, {EXAMPLE_SUBGRAPHS - 1} unchanged" in third.out
 
+
 def test_prune_through_the_service(
     run_backfill: RunBackfill, service: Server, tmp_path: Path
 ) -> None:

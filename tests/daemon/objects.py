@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kg_exporter.kinds.registry import bundled_entries
+from kg_exporter.kinds.spec import compile_entry
+
 Obj = dict[str, Any]
 
 
@@ -98,3 +101,17 @@ def job_finished(outcome: str) -> Obj:
     else:
         status["failed"] = 1
     return status
+
+
+#: A custom kind (no CRD of it is bundled) whose objects carry a pod template and replica counts,
+#: as many CRDs do; it borrows the Deployment's rules: the tests using it are about discovery and
+#: RBAC, not lifecycle rules. ``WIDGET_ENTRY`` is how a user configures it (settings ``kinds:``).
+WIDGET_ENTRY = next(e for e in bundled_entries() if e.kind == "Deployment").model_copy(
+    update={
+        "kind": "Widget",
+        "group": "example.com",
+        "versions": ("v1beta1", "v1alpha1"),
+        "plural": "widgets",
+    }
+)
+WIDGET = compile_entry(WIDGET_ENTRY)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from kubernetes_asyncio.client import ApiClient
@@ -14,7 +13,6 @@ from kg_exporter.identity import workload_subgraph_id
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.render.renderer import Renderer
 from kg_exporter.state.lifecycle import Phase
-from kg_exporter.watch import open_api_client
 from tests.daemon.fakes import FixedClock, MemorySink
 from tests.daemon.harness import daemon_settings, eventually, running_daemon
 from tests.daemon.objects import JOB_STARTED, deployment, job, job_finished, node, statefulset
@@ -22,15 +20,6 @@ from tests.fakekube import FakeKube
 
 WEB = "cluster1:workload:deployment:default:web"
 WEB_TELEMETRY = "cluster1:workload-telemetry:deployment:default:web"
-
-
-@pytest.fixture
-async def api(fake_kube: FakeKube) -> AsyncIterator[ApiClient]:
-    client = await open_api_client(fake_kube.kubeconfig_path)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def test_writes_only_on_start_and_stop(fake_kube: FakeKube, api: ApiClient) -> None:

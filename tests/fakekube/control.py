@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from .errors import KubeError
 from .patch import merge_patch
-from .resources import Obj, find_resource
+from .resources import Obj, Resource
 from .server import FakeKubeServer
 from .state import RequestRecord, Settings
 
@@ -163,19 +163,27 @@ class FakeKube:
 
     # -- objects -----------------------------------------------------------------------
 
+    def _find(self, name: str, api_version: str | None = None) -> Resource:
+        # On the loop: the registry changes as CRDs are written.
+        return self._call(lambda: self._server.store.registry.find(name, api_version))
+
+    def _resource_of(self, obj: Obj) -> Resource:
+        api_version = obj.get("apiVersion")
+        return self._find(str(obj.get("kind", "")), api_version if api_version else None)
+
     def create(self, obj: Obj) -> Obj:
         """Create ``obj`` (its ``kind`` picks the resource) exactly as given, status included."""
-        res = find_resource(str(obj.get("kind", "")))
+        res = self._resource_of(obj)
         return self._call(lambda: self._server.store.create(res, obj, as_api=False))
 
     def update(self, obj: Obj) -> Obj:
         """Replace the stored object (status too). A set metadata.resourceVersion must match."""
-        res = find_resource(str(obj.get("kind", "")))
+        res = self._resource_of(obj)
         return self._call(lambda: self._server.store.update(res, obj, as_api=False))
 
     def patch(self, kind: str, namespace: str | None, name: str, patch: Obj) -> Obj:
         """JSON-merge-patch the whole object (spec changes bump generation)."""
-        res = find_resource(kind)
+        res = self._find(kind)
         return self._call(
             lambda: self._server.store.patch(
                 res, namespace, name, lambda o: merge_patch(o, patch), as_api=False
@@ -184,7 +192,7 @@ class FakeKube:
 
     def patch_status(self, kind: str, namespace: str | None, name: str, status: Obj) -> Obj:
         """Merge-patch ``status`` only, like a controller's /status write (generation stays)."""
-        res = find_resource(kind)
+        res = self._find(kind)
         return self._call(
             lambda: self._server.store.patch(
                 res,
@@ -202,11 +210,11 @@ class FakeKube:
     def delete(self, kind: str, namespace: str | None, name: str) -> Obj:
         """Delete and return the last state; KubeError(404) if absent. With finalizers the object
         only gets a deletionTimestamp until an update empties them."""
-        res = find_resource(kind)
+        res = self._find(kind)
         return self._call(lambda: self._server.store.delete(res, namespace, name))
 
     def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
-        res = find_resource(kind)
+        res = self._find(kind)
 
         def get() -> Obj | None:
             try:
@@ -218,7 +226,7 @@ class FakeKube:
 
     def list_objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Stored objects of a kind, sorted by (namespace, name); all namespaces if None."""
-        res = find_resource(kind)
+        res = self._find(kind)
         return self._call(lambda: self._server.store.list(res, namespace)[1])
 
     # -- faults ------------------------------------------------------------------------
@@ -236,12 +244,23 @@ class FakeKube:
     def fail_next_watches(self, n: int = 1, status: int = 410, kind: str | None = None) -> None:
         """The next ``n`` watch requests (of ``kind``, if given) fail: 410 as an ERROR event in a
         200 stream (what the apiserver does), any other code as an HTTP error with a Status."""
-        plural = find_resource(kind).plural if kind else None
+        plural = self._find(kind).plural if kind else None
         self._call(lambda: self._server.faults.watch_failures.extend([(plural, status)] * n))
 
     def fail_next_requests(self, n: int = 1, status: int = 500, verb: str | None = None) -> None:
         """The next ``n`` requests (of ``verb``, e.g. "list", if given) answer ``status``."""
         self._call(lambda: self._server.faults.request_failures.extend([(verb, status)] * n))
+
+    def forbid(self, kind: str, verbs: tuple[str, ...] = ("get", "list", "watch")) -> None:
+        """Answer ``verbs`` on this resource (every served version, any namespace) with 403
+        Forbidden, as the apiserver does when RBAC grants the client nothing on it."""
+        res = self._find(kind)
+        self._call(lambda: self._server.faults.forbidden.update({res.qualified: frozenset(verbs)}))
+
+    def allow(self, kind: str) -> None:
+        """Undo :meth:`forbid` (RBAC granted): the next request goes through."""
+        res = self._find(kind)
+        self._call(lambda: self._server.faults.forbidden.pop(res.qualified, None))
 
     def set_unavailable(self, value: bool | float, *, refuse: bool = False) -> None:
         """True: down until ``set_unavailable(False)``; a number: down for that many seconds.

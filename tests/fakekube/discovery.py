@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .resources import RESOURCES, Obj, group_versions
+from .resources import Obj, Registry
 
 VERSION: Obj = {
     "major": "1",
@@ -38,18 +38,18 @@ def _group(name: str, versions: list[str]) -> Obj:
     }
 
 
-def group_list() -> Obj:
-    groups = [_group(name, vs) for name, vs in group_versions().items() if name]
+def group_list(registry: Registry) -> Obj:
+    groups = [_group(name, vs) for name, vs in registry.group_versions().items() if name]
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def group(name: str) -> Obj | None:
-    versions = group_versions().get(name)
+def group(registry: Registry, name: str) -> Obj | None:
+    versions = registry.group_versions().get(name)
     return _group(name, versions) if name and versions else None
 
 
-def resource_list(group_name: str, version: str) -> Obj | None:
-    served = [r for r in RESOURCES if (r.group, r.version) == (group_name, version)]
+def resource_list(registry: Registry, group_name: str, version: str) -> Obj | None:
+    served = [r for r in registry if (r.group, r.version) == (group_name, version)]
     if not served:
         return None
     resources: list[Obj] = []
@@ -63,6 +63,8 @@ def resource_list(group_name: str, version: str) -> Obj | None:
         }
         if res.short_names:
             entry["shortNames"] = list(res.short_names)
+        if res.categories:
+            entry["categories"] = list(res.categories)
         resources.append(entry)
         if res.has_status:
             resources.append(

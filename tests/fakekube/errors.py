@@ -78,6 +78,25 @@ def invalid(res: Resource, name: str, message: str) -> KubeError:
     )
 
 
+#: Who the fake's token belongs to, as the apiserver names the user in a 403.
+USER = "system:serviceaccount:kg-exporter:kg-exporter"
+
+
+def forbidden(res: Resource, verb: str, namespace: str | None) -> KubeError:
+    """What RBAC answers a request it does not allow, word for word."""
+    where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    details: dict[str, Any] = {"kind": res.plural}
+    if res.group:
+        details["group"] = res.group
+    return KubeError(
+        403,
+        "Forbidden",
+        f'{res.qualified} is forbidden: User "{USER}" cannot {verb} resource "{res.plural}" in '
+        f'API group "{res.group}" {where}',
+        details,
+    )
+
+
 def bad_request(message: str) -> KubeError:
     return KubeError(400, "BadRequest", message)
 

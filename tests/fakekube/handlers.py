@@ -17,7 +17,7 @@ from .paths import Target, is_watch
 from .resources import Obj, Resource
 from .selection import Selector
 from .store import Store
-from .watching import WatchStream
+from .watching import WatchStream, as_version
 
 
 def _json(obj: Obj, status: int = 200) -> web.Response:
@@ -152,7 +152,9 @@ class ResourceHandlers:
     def _get(self, target: Target) -> web.Response:
         assert target.name is not None
         obj = self._store.get(target.resource, target.namespace, target.name)
-        return _json(scale_of(obj) if target.subresource == "scale" else obj)
+        return _json(
+            scale_of(obj) if target.subresource == "scale" else as_version(obj, target.resource)
+        )
 
     async def _create(self, request: web.Request, target: Target) -> web.Response:
         body = _object_body(await _body(request), target.resource)

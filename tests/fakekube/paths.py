@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .resources import Resource, resource_at
+from .resources import Registry, Resource
 
 SUBRESOURCES = frozenset({"status", "scale"})
 _TRUE = frozenset({"true", "1"})  # kubernetes_asyncio sends watch=True; Go clients send true
@@ -23,7 +23,7 @@ class Target:
     subresource: str | None
 
 
-def parse_target(path: str) -> Target | None:
+def parse_target(path: str, registry: Registry) -> Target | None:
     """``/apis/apps/v1/namespaces/ns/deployments/x/status`` → Target; None if not a resource."""
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
@@ -37,7 +37,7 @@ def parse_target(path: str) -> Target | None:
         namespace, rest = rest[1], rest[2:]
     if not 1 <= len(rest) <= 3:
         return None
-    res = resource_at(group, version, rest[0])
+    res = registry.at(group, version, rest[0])
     if res is None or (namespace is not None and not res.namespaced):
         return None
     name = rest[1] if len(rest) >= 2 else None

@@ -16,8 +16,8 @@ from . import discovery, errors
 from .errors import KubeError
 from .handlers import ResourceHandlers
 from .paging import Pager
-from .paths import parse_target, verb_of
-from .resources import Obj
+from .paths import Target, parse_target, verb_of
+from .resources import Obj, Registry
 from .state import Faults, RequestRecord, Settings, Stats
 from .store import Store
 from .validation import ModelValidator
@@ -148,12 +148,12 @@ class FakeKubeServer:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        target = parse_target(request.path)
+        target = parse_target(request.path, self.store.registry)
         verb = verb_of(request.method, target, request.query)
         self.stats.requests[(verb, request.path)] += 1
         status = 500
         try:
-            resp = await self._guarded(request, handler, verb)
+            resp = await self._guarded(request, handler, verb, target)
             status = resp.status
             return resp
         except KubeError as exc:
@@ -163,7 +163,7 @@ class FakeKubeServer:
             self.stats.log.append(RequestRecord(verb, request.path, request.query_string, status))
 
     async def _guarded(
-        self, request: web.Request, handler: Handler, verb: str
+        self, request: web.Request, handler: Handler, verb: str, target: Target | None
     ) -> web.StreamResponse:
         if self.faults.unavailable(asyncio.get_running_loop().time()):
             if self.faults.refuse and request.transport is not None:
@@ -172,17 +172,19 @@ class FakeKubeServer:
         token = self.settings.token
         if token is not None and request.headers.get("Authorization") != f"Bearer {token}":
             raise KubeError(401, "Unauthorized", "Unauthorized")
+        if target is not None and verb in self.faults.forbidden.get(target.resource.qualified, ()):
+            raise errors.forbidden(target.resource, verb, target.namespace)
         injected = self.faults.take_request_failure(verb)
         if injected is not None:
             raise errors.injected(injected)
         return await handler(request)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        target = parse_target(request.path)
+        target = parse_target(request.path, self.store.registry)
         if target is not None:
             return await self._resources.handle(request, target)
         if request.method == "GET":
-            doc = _discovery_doc([p for p in request.path.split("/") if p])
+            doc = _discovery_doc(self.store.registry, [p for p in request.path.split("/") if p])
             if doc is not None:
                 return web.json_response(doc)
             if request.path.rstrip("/") in ("/healthz", "/readyz", "/livez"):
@@ -190,17 +192,17 @@ class FakeKubeServer:
         raise _NOT_FOUND
 
 
-def _discovery_doc(parts: list[str]) -> Obj | None:
+def _discovery_doc(registry: Registry, parts: list[str]) -> Obj | None:
     if parts == ["version"]:
         return discovery.VERSION
     if parts == ["api"]:
         return discovery.core_versions()
     if parts == ["apis"]:
-        return discovery.group_list()
+        return discovery.group_list(registry)
     if parts == ["api", "v1"]:
-        return discovery.resource_list("", "v1")
+        return discovery.resource_list(registry, "", "v1")
     if len(parts) == 2 and parts[0] == "apis":
-        return discovery.group(parts[1])
+        return discovery.group(registry, parts[1])
     if len(parts) == 3 and parts[0] == "apis":
-        return discovery.resource_list(parts[1], parts[2])
+        return discovery.resource_list(registry, parts[1], parts[2])
     return None

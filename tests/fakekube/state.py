@@ -45,6 +45,9 @@ class Faults:
     # (plural or None for any resource, code) for the next watches
     watch_failures: deque[tuple[str | None, int]] = field(default_factory=deque)
     request_failures: deque[tuple[str | None, int]] = field(default_factory=deque)
+    # qualified resource (``jobsets.jobset.x-k8s.io``) → the verbs answered 403, as when RBAC
+    # grants the client nothing on it
+    forbidden: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def unavailable(self, now: float) -> bool:
         return now < self.unavailable_until

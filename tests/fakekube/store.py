@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from . import errors
-from .resources import Obj, Resource
+from .crds import check, established, is_established, resources_of
+from .resources import CRD, Obj, Registry, Resource
 
-ObjectKey = tuple[str, str, str]  # (plural, namespace or "", name)
+ObjectKey = tuple[str, str, str]  # (qualified resource, namespace or "", name)
 
 _SERVER_OWNED = ("name", "namespace", "uid", "creationTimestamp", "generation")
 # A client (not a test control) cannot set these either; only deletion does.
@@ -63,7 +64,8 @@ class Subscription:
     queue: asyncio.Queue[Change | StreamEnd] = field(default_factory=asyncio.Queue)
 
     def wants(self, change: Change) -> bool:
-        return change.resource is self.resource and (
+        # By qualified name: a watch of any served version of a CRD sees every write.
+        return change.resource.qualified == self.resource.qualified and (
             self.namespace is None or self.namespace == change.namespace
         )
 
@@ -103,6 +105,8 @@ class Store:
         self._subs: set[Subscription] = set()
         self._clock = clock
         self.validate = validate  # raises KubeError for an object that must not be stored
+        #: What is served: the built-ins and what the stored CRDs define.
+        self.registry = Registry()
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -124,7 +128,7 @@ class Store:
         return namespace or "default"
 
     def get(self, res: Resource, namespace: str | None, name: str) -> Obj:
-        key = (res.plural, self.namespace_of(res, namespace), name)
+        key = (res.qualified, self.namespace_of(res, namespace), name)
         if key not in self._objects:
             raise errors.not_found(res, name)
         return copy.deepcopy(self._objects[key])
@@ -134,7 +138,7 @@ class Store:
         return self._rv, [copy.deepcopy(o) for o in self._iter(res, namespace)]
 
     def _iter(self, res: Resource, namespace: str | None) -> Iterator[Obj]:
-        for key in sorted(k for k in self._objects if k[0] == res.plural):
+        for key in sorted(k for k in self._objects if k[0] == res.qualified):
             if namespace is None or key[1] == namespace:
                 yield self._objects[key]
 
@@ -165,7 +169,7 @@ class Store:
                 secrets.choice(string.ascii_lowercase + string.digits) for _ in "12345"
             )
             meta["name"] = meta["generateName"] + suffix
-        key = (res.plural, meta.get("namespace", ""), meta["name"])
+        key = (res.qualified, meta.get("namespace", ""), meta["name"])
         if key in self._objects:
             raise errors.already_exists(res, meta["name"])
         meta.pop("resourceVersion", None)
@@ -186,7 +190,7 @@ class Store:
         one (optimistic concurrency, what leader election relies on); an empty one is an
         unconditional update, which the apiserver allows for these kinds."""
         meta = obj.get("metadata") or {}
-        key = (res.plural, self.namespace_of(res, meta.get("namespace")), meta.get("name", ""))
+        key = (res.qualified, self.namespace_of(res, meta.get("namespace")), meta.get("name", ""))
         current = self._objects.get(key)
         if current is None:
             raise errors.not_found(res, key[2])
@@ -217,10 +221,12 @@ class Store:
     def delete(self, res: Resource, namespace: str | None, name: str) -> Obj:
         """Delete; an object with finalizers only gets a deletionTimestamp (MODIFIED) and goes
         away once an update empties its finalizers — as in Kubernetes."""
-        key = (res.plural, self.namespace_of(res, namespace), name)
+        key = (res.qualified, self.namespace_of(res, namespace), name)
         current = self._objects.get(key)
         if current is None:
             raise errors.not_found(res, name)
+        if res is CRD:
+            self._drop_custom_resources(name)
         meta = current["metadata"]
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
@@ -313,13 +319,45 @@ class Store:
         return self._rv
 
     def _write(self, res: Resource, key: ObjectKey, new: Obj, old: Obj | None) -> Obj:
-        if self.validate is not None:
+        if res is CRD:
+            check(new, self.registry)
+        if self.validate is not None and not res.custom:
             self.validate(res, new)
         rv = self._stamp(new)
         self._objects[key] = new
         kind = EventType.ADDED if old is None else EventType.MODIFIED
         self._record(Change(kind, rv, res, key[1], new, old))
+        if res is CRD:
+            return self._crd_written(key, new)
         return new
+
+    # -- custom resources ------------------------------------------------------------------
+
+    def _crd_written(self, key: ObjectKey, crd: Obj) -> Obj:
+        """Serve what the CRD now defines; the versions it no longer serves end their watches.
+        A new CRD is then established at once, as its controllers would do a moment later."""
+        self._end_watches_of(self.registry.define(key[2], resources_of(crd)))
+        if is_established(crd):
+            return crd
+        new = copy.deepcopy(crd)
+        new["status"] = established(crd, rfc3339(self._clock()))
+        return self._write(CRD, key, new, crd)
+
+    def _drop_custom_resources(self, crd_name: str) -> None:
+        """A CRD being deleted: every object of it is deleted (DELETED events), then its
+        endpoints go away and the watches on them end — what the apiserver's cleanup finalizer
+        does before the CRD itself is removed."""
+        served = self.registry.defined_by(crd_name)
+        if served:
+            res = served[0]
+            for key in sorted(k for k in self._objects if k[0] == res.qualified):
+                self._remove(res, key, self._objects[key])
+        self._end_watches_of(self.registry.define(crd_name, ()))
+
+    def _end_watches_of(self, resources: tuple[Resource, ...]) -> None:
+        for sub in self._subs:
+            if sub.resource in resources:
+                sub.queue.put_nowait(StreamEnd(abrupt=False))
 
     def _remove(self, res: Resource, key: ObjectKey, last: Obj) -> Obj:
         gone = copy.deepcopy(last)

@@ -96,7 +96,12 @@ async def test_kubeconfig_loads_plain_http_and_version_answers(
     version = await client.VersionApi(api).get_code()  # GET /version/ (trailing slash)
     assert version.major == "1"
     groups = await client.ApisApi(api).get_api_versions()
-    assert {g.name for g in groups.groups} == {"apps", "batch", "coordination.k8s.io"}
+    assert {g.name for g in groups.groups} == {
+        "apps",
+        "batch",
+        "coordination.k8s.io",
+        "apiextensions.k8s.io",
+    }
     assert (await client.CoreApi(api).get_api_versions()).versions == ["v1"]
     apps = await client.AppsV1Api(api).get_api_resources()
     names = {r.name for r in apps.resources}

@@ -49,6 +49,14 @@ def to_event(change: Change, selector: Selector) -> tuple[str, Obj] | None:
     return None
 
 
+def as_version(obj: Obj, res: Resource) -> Obj:
+    """The object as served at ``res``'s version: a CRD's objects are the same at every served
+    version, only their ``apiVersion`` says which one was asked for."""
+    if obj.get("apiVersion") in (None, res.api_version):
+        return obj
+    return {**obj, "apiVersion": res.api_version}
+
+
 def bookmark(res: Resource, rv: int) -> Obj:
     return {
         "kind": res.kind,
@@ -185,7 +193,7 @@ class WatchStream:
                 return item.abrupt
             event = to_event(item, opts.selector)
             if event is not None:
-                await self._send(resp, event[0], event[1])
+                await self._send(resp, event[0], as_version(event[1], res))
 
     async def _send(self, resp: web.StreamResponse, kind: str, obj: Obj) -> None:
         line = json.dumps({"type": kind, "object": obj}, separators=(",", ":")) + "\n"

@@ -241,7 +241,7 @@ def test_hostile_objects_over_the_wire_leave_the_daemon_live_and_others_written(
             runnable |= {"huge-annotation", "nested-annotation", "many-labels"}
             eventually(
                 lambda: all(ms.phase(dep_id(n)) == "running" for n in runnable),
-                within=30,
+                within=90,
                 what="every running workload written",
             )
             time.sleep(1.0)

