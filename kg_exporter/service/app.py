@@ -1,4 +1,5 @@
-"""The reference Metadata Service as an aiohttp application: the ``/subgraph`` API of contracts.md,
+"""The reference Metadata Service as an aiohttp application: the ``/subgraph`` API of contracts.md
+(and ``POST /subgraph``, many subgraphs per request: :mod:`kg_exporter.service.batch`),
 ``/sparql`` over the union of all subgraphs, ``/metrics`` and ``/healthz``.
 
 Checks run cheapest first and before anything is read or written: token (401), id (400), media type
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import logging
 import threading
@@ -40,12 +40,22 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kg_exporter.errors import SinkError
 from kg_exporter.resources import context as product_context
+from kg_exporter.service.batch import (
+    NDJSON,
+    Entry,
+    Refused,
+    parse_bodies,
+    read_batch,
+    refusal,
+    results_body,
+)
+from kg_exporter.service.batch import digest as batch_digest
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.metrics import ServiceMetrics
 from kg_exporter.service.nesting import json_too_deep, sparql_too_deep
 from kg_exporter.service.snapshots import DIRECTORY as SNAPSHOTS_DIRECTORY
 from kg_exporter.service.snapshots import Snapshots
-from kg_exporter.service.store import PutResult, SubgraphStore
+from kg_exporter.service.store import PutResult, Statements, SubgraphStore
 from kg_exporter.service.validation import (
     BadRequest,
     check_content_type,
@@ -102,6 +112,7 @@ def create_app(
         client_max_size=limits.max_body_bytes, middlewares=[service.observe, service.authorize]
     )
     app.router.add_get("/subgraph", service.list_ids)
+    app.router.add_post("/subgraph", service.batch)
     app.router.add_route("*", "/subgraph/{id:.*}", service.subgraph, name="subgraph")
     app.router.add_route("GET", "/sparql", service.sparql)
     app.router.add_route("POST", "/sparql", service.sparql)
@@ -211,29 +222,17 @@ class _Service:
         self, request: web.Request, subgraph_id: str, *, create_only: bool
     ) -> web.StreamResponse:
         check_content_type(request.content_type.lower())
-        length = request.content_length
-        if length is not None and length > self.max_body_bytes:
-            raise _too_large(self.max_body_bytes)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            raise _too_large(self.max_body_bytes) from exc
-        digest = hashlib.blake2b(body, digest_size=16).digest()
+        body = await self._body(request)
+        digest = batch_digest(body)
         if not create_only and self.store.unchanged(subgraph_id, digest):
             # The very bytes last written here: validated then, so nothing to parse or write.
             return _unchanged()
-        if json_too_deep(body, self.limits.max_json_depth):
-            # Also checked in the worker; refused here, it does not cost a round trip.
-            raise BadRequest(
-                400,
-                "body nested too deeply",
-                f"arrays and objects nest more than {self.limits.max_json_depth} deep",
-            )
+        self._check_depth(body)
         answer, statements = await self.parsers.call(
             {"op": PARSE}, body, seconds=self.limits.parse_seconds
         )
         if not answer.get("ok"):
-            raise _refused(answer)
+            raise refusal(answer)
         result = await self._write_call(
             lambda: self.store.put_statements(
                 subgraph_id, statements, create_only=create_only, body_digest=digest
@@ -250,6 +249,65 @@ class _Service:
         if result is PutResult.UNCHANGED:
             return _unchanged()
         return web.Response(status=204)
+
+    def _check_depth(self, body: bytes) -> None:
+        if json_too_deep(body, self.limits.max_json_depth):
+            # Also checked in the worker; refused here, it does not cost a round trip.
+            raise BadRequest(
+                400,
+                "body nested too deeply",
+                f"arrays and objects nest more than {self.limits.max_json_depth} deep",
+            )
+
+    async def _body(self, request: web.Request) -> bytes:
+        length = request.content_length
+        if length is not None and length > self.max_body_bytes:
+            raise _too_large(self.max_body_bytes)
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise _too_large(self.max_body_bytes) from exc
+
+    async def batch(self, request: web.Request) -> web.StreamResponse:
+        """``POST /subgraph``: see :mod:`kg_exporter.service.batch`. Each document goes through
+        the checks and limits of a PUT body, in the parse workers."""
+        if request.content_type.lower() != NDJSON:
+            raise BadRequest(
+                415,
+                "unsupported content type",
+                f'send {NDJSON}, one {{"id": ..., "document": ...}} per line',
+            )
+        lines = read_batch(await self._body(request))
+        results: list[dict[str, Any]] = []
+        parse: list[tuple[int, Entry]] = []
+        for line in lines:
+            if isinstance(line, Refused):
+                results.append(line.result())
+            elif self.store.unchanged(line.subgraph_id, line.digest):
+                results.append({"id": line.subgraph_id, "status": 204, "unchanged": True})
+            else:
+                try:
+                    self._check_depth(line.body)
+                except BadRequest as exc:
+                    results.append(Refused(line.subgraph_id, exc).result())
+                    continue
+                parse.append((len(results), line))
+                results.append({"id": line.subgraph_id})
+        parsed = await parse_bodies(self.parsers, [entry.body for _, entry in parse], self.limits)
+        writes: list[Statements] = []
+        written: list[int] = []
+        for (index, entry), outcome in zip(parse, parsed, strict=True):
+            if isinstance(outcome, BadRequest):
+                results[index] = Refused(entry.subgraph_id, outcome).result()
+            else:
+                written.append(index)
+                writes.append(Statements(entry.subgraph_id, outcome, entry.digest))
+        if writes:
+            # A thread: a bulk load takes long enough to be felt, and releases the GIL.
+            outcomes = await asyncio.to_thread(self.store.put_many, writes)
+            for index, result in zip(written, outcomes, strict=True):
+                results[index].update(_BATCH_RESULTS[result])
+        return web.Response(body=results_body(results), content_type="application/json")
 
     async def _read(self, subgraph_id: str) -> web.StreamResponse:
         triples = self.store.get(subgraph_id)
@@ -295,7 +353,7 @@ class _Service:
         except OSError as exc:
             raise BadRequest(503, "cannot snapshot the store", str(exc)) from exc
         if not header.get("ok"):
-            raise _refused(header)
+            raise refusal(header)
         return web.Response(body=body, content_type=str(header["content_type"]))
 
     # -- operations ----------------------------------------------------------------------------
@@ -342,10 +400,6 @@ async def _sparql_text(request: web.Request, limit: int) -> str:
     return query
 
 
-def _refused(answer: Mapping[str, Any]) -> BadRequest:
-    return BadRequest(int(answer["status"]), str(answer["error"]), answer.get("detail"))
-
-
 async def run_in_daemon_thread(call: Callable[[], _T]) -> _T:
     """``call()`` in a thread of its own that does not hold up the process's exit: a query over an
     in-memory store cannot be stopped, and SIGTERM must not wait for it."""
@@ -378,6 +432,13 @@ def _route(request: web.Request) -> str:
     if info is None:
         return "other"
     return SUBGRAPH_ROUTE if info.name == "subgraph" else info.canonical
+
+
+_BATCH_RESULTS: dict[PutResult, dict[str, Any]] = {
+    PutResult.CREATED: {"status": 201},
+    PutResult.REPLACED: {"status": 204},
+    PutResult.UNCHANGED: {"status": 204, "unchanged": True},
+}
 
 
 def _unchanged() -> web.Response:

@@ -14,6 +14,7 @@ from kg_exporter.resources import context as product_context
 from kg_exporter.settings import SinkSettings
 from kg_exporter.sink.backoff import Backoff
 from kg_exporter.sink.base import Sink
+from kg_exporter.sink.batching import BatchingSink
 from kg_exporter.sink.glaciation import GlaciationSink
 from kg_exporter.sink.glaciation_api import KEEPALIVE_SECONDS
 from kg_exporter.sink.graph_store import GraphStoreSink
@@ -72,4 +73,7 @@ def open_sink(
         )
     if settings.kind == "glaciation":
         return GlaciationSink(sink_client, url, compactor=compactor)
-    return SubgraphApiSink(sink_client, url)
+    api = SubgraphApiSink(sink_client, url)
+    if settings.batch_max > 1:
+        return BatchingSink(api, max_batch=settings.batch_max)
+    return api
