@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg_exporter.kinds import WORKLOAD_KINDS  # noqa: E402
+from kg_exporter.kinds import bundled_registry  # noqa: E402
 from kg_exporter.manifests import Manifest, read_manifests  # noqa: E402
 from kg_exporter.render.renderer import Renderer  # noqa: E402
 from kg_exporter.settings import load_settings  # noqa: E402
@@ -44,7 +44,7 @@ def main() -> None:
     renderer = Renderer(load_settings())
     workloads = [
         m.obj for m in read_manifests([ROOT / "examples"])
-        if isinstance(m, Manifest) and m.obj.get("kind") in WORKLOAD_KINDS
+        if isinstance(m, Manifest) and m.obj.get("kind") in bundled_registry()
     ]  # fmt: skip
     one_run(renderer, workloads, 0.5)  # warm-up: template compilation, caches
     rates = [one_run(renderer, workloads, args.seconds) for _ in range(args.runs)]

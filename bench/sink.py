@@ -45,7 +45,7 @@ PHASES = ("create", "replace", "unchanged")
 
 def workload_documents(count: int) -> list[dict[str, Any]]:
     """``count`` distinct rendered workload subgraphs."""
-    from kg_exporter.kinds import WORKLOAD_KINDS
+    from kg_exporter.kinds import bundled_registry
     from kg_exporter.manifests import Manifest, read_manifests
     from kg_exporter.render.renderer import Renderer
     from kg_exporter.settings import load_settings
@@ -54,7 +54,7 @@ def workload_documents(count: int) -> list[dict[str, Any]]:
     objects = [
         m.obj
         for m in read_manifests([ROOT / "examples"])
-        if isinstance(m, Manifest) and m.obj.get("kind") in WORKLOAD_KINDS
+        if isinstance(m, Manifest) and m.obj.get("kind") in bundled_registry()
     ]
     documents = []
     for index in range(count):

@@ -54,10 +54,11 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 def _cmd_rbac(args: argparse.Namespace) -> int:
     from kg_exporter.commands.rbac import rbac_command
-    from kg_exporter.kinds import WORKLOAD_KINDS
+    from kg_exporter.kinds import registry_for
 
-    _settings(args)  # a wrong settings file is an error here as everywhere
-    return rbac_command(WORKLOAD_KINDS.values(), sys.stdout, name=args.name)
+    # The configured kinds: bundled ones plus the settings' own (a wrong file is an error here too).
+    kinds = registry_for(_settings(args))
+    return rbac_command(kinds.specs(), sys.stdout, name=args.name)
 
 
 def _cmd_metadata_service(args: argparse.Namespace) -> int:

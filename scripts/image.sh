@@ -17,7 +17,8 @@
 #  - runc: crun refuses their hybrid cgroup v1/v2 setup; cgroupfs, events to a file (no systemd);
 #  - rlimits below the current hard limits: without CAP_SYS_RESOURCE, podman's default
 #    nofile/nproc of 1048576 makes the runtime fail with "setrlimit ...: operation not permitted";
-#  - overlay storage (vfs works too, but copies the whole image for every container and layer).
+#  - overlay storage; KG_IMAGE_STORAGE_DRIVER=vfs where the kernel cannot stack overlays (inside a
+#    container), at the cost of a full copy of the image for every layer and container.
 # The build stage's pip must trust the CA of the machine's TLS-intercepting egress proxy: the host
 # bundle is lent to the build's RUN steps through mounts, so none of it lands in the image.
 set -euo pipefail

@@ -19,16 +19,12 @@ from typing import TYPE_CHECKING, Any
 from kg_exporter import objects as o
 from kg_exporter.errors import ManifestError, RenderError
 from kg_exporter.identity import ObjectKey, SubgraphKind
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND, KindRegistry, bundled_registry, object_key, registry_for
 from kg_exporter.manifests import Manifest, read_manifests
-from kg_exporter.render.renderer import workload_key
 from kg_exporter.settings import Settings
 
 if TYPE_CHECKING:  # kubernetes_asyncio is slow to import: only cluster backfills load it
     from kg_exporter.watch import EventType, Target
-
-EXPORTED_KINDS = frozenset({*WORKLOAD_KINDS, NODE_KIND})
-
 
 #: One input item: an object and where it came from, or why some input could not be read.
 Item = tuple[Mapping[str, Any], str] | ManifestError
@@ -47,6 +43,8 @@ class Inventory:
     scope: list[tuple[str, SubgraphKind]] | None = None
     #: How many objects will be exported, when known before reading (a cluster listing).
     size: int | None = None
+    #: The workload kinds in force (the renderer's).
+    kinds: KindRegistry = field(default_factory=bundled_registry)
 
     # What reading found, filled in by objects() as it goes:
     #: exported objects read so far, and the identities of those that have one, in order;
@@ -69,39 +67,46 @@ class Inventory:
                 continue
             obj, where = item
             kind = obj.get("kind")
-            if not isinstance(kind, str) or kind not in EXPORTED_KINDS:
+            if not isinstance(kind, str) or (kind not in self.kinds and kind != NODE_KIND):
                 self.ignored[kind if isinstance(kind, str) else "<no kind>"] += 1
                 continue
             self.count += 1
-            key = _key(obj)
+            key = _key(obj, self.kinds)
             if key is not None:
                 self.keys.append(key)
             yield obj, where
         self.complete = True
 
 
-def _key(obj: Mapping[str, Any]) -> ObjectKey | None:
+def _key(obj: Mapping[str, Any], kinds: KindRegistry) -> ObjectKey | None:
     if obj.get("kind") == NODE_KIND:
         name = o.name_of(obj)
         return ObjectKey(NODE_KIND, None, name) if name is not None else None
     try:
-        return workload_key(obj)
+        return object_key(obj, kinds)
     except RenderError:
         return None  # no identity: it can only fail to render, which is reported then
 
 
-def from_manifests(paths: Iterable[Path]) -> Inventory:
-    """Every object in the manifest files and directories ``paths``, read lazily."""
+def from_manifests(paths: Iterable[Path], *, kinds: KindRegistry | None = None) -> Inventory:
+    """Every object in the manifest files and directories ``paths``, read lazily; ``kinds``: the
+    workload kinds in force (default: the bundled ones)."""
     paths = list(paths)
 
     def items() -> Iterator[Item]:
         for item in read_manifests(paths):
             yield (item.obj, item.where) if isinstance(item, Manifest) else item
 
-    return Inventory(items(), origin=", ".join(str(p) for p in paths))
+    return Inventory(
+        items(),
+        origin=", ".join(str(p) for p in paths),
+        kinds=kinds if kinds is not None else bundled_registry(),
+    )
 
 
-async def from_cluster(settings: Settings, *, kubeconfig: Path | None = None) -> Inventory:
+async def from_cluster(
+    settings: Settings, *, kubeconfig: Path | None = None, kinds: KindRegistry | None = None
+) -> Inventory:
     """Every watched object in the cluster, listed as the daemon lists it.
 
     Raises :class:`~kg_exporter.errors.WatchError` when the credentials cannot be loaded or the
@@ -115,6 +120,7 @@ async def from_cluster(settings: Settings, *, kubeconfig: Path | None = None) ->
     from kg_exporter.watch.entry import qualified
     from kg_exporter.watch.targets import targets_of
 
+    registry = kinds if kinds is not None else registry_for(settings)
     listed: list[Item] = []
     collector = _Collector(listed)
     notes: list[str] = []
@@ -122,9 +128,9 @@ async def from_cluster(settings: Settings, *, kubeconfig: Path | None = None) ->
     scope_targets = [NODE_TARGET]
     api = await open_api_client(kubeconfig, pool_size=4)
     try:
-        kinds = list(WORKLOAD_KINDS.values())
-        resolved = await Discovery(api).resolve(kinds)
-        for entry in kinds:
+        entries = registry.specs()
+        resolved = await Discovery(api).resolve(entries)
+        for entry in entries:
             served = resolved[entry.kind]
             version = served.version if served is not None else entry.versions[0]
             targets = targets_of(entry, version, settings)
@@ -151,6 +157,7 @@ async def from_cluster(settings: Settings, *, kubeconfig: Path | None = None) ->
         scope=stored_prefixes(settings.cluster_id, scope_targets),
         size=len(listed),
         notes=notes,
+        kinds=registry,
     )
 
 

@@ -29,6 +29,7 @@ from kg_exporter.backfill.runner import backfill
 from kg_exporter.backfill.showcase import describe_graph
 from kg_exporter.backfill.sources import Inventory, from_cluster, from_manifests
 from kg_exporter.errors import SettingsError, SinkError, WatchError
+from kg_exporter.kinds import KindRegistry
 from kg_exporter.render.renderer import Renderer
 from kg_exporter.settings import Settings, SinkSettings
 from kg_exporter.sink import BatchingSink, Sink, open_sink
@@ -94,7 +95,7 @@ async def _backfill(
     args: BackfillArgs, settings: Settings, out: TextIO, err: TextIO, progress: Progress
 ) -> int:
     renderer = Renderer(settings)
-    inventory = await _inventory(args, settings, err)
+    inventory = await _inventory(args, settings, renderer.kinds, err)
     if inventory is None:
         return EXIT_USAGE
     try:
@@ -125,11 +126,13 @@ async def _backfill(
     return report.exit_code
 
 
-async def _inventory(args: BackfillArgs, settings: Settings, err: TextIO) -> Inventory | None:
+async def _inventory(
+    args: BackfillArgs, settings: Settings, kinds: KindRegistry, err: TextIO
+) -> Inventory | None:
     if args.manifests is not None:
-        return from_manifests(args.manifests)
+        return from_manifests(args.manifests, kinds=kinds)
     try:
-        inventory = await from_cluster(settings, kubeconfig=args.kubeconfig)
+        inventory = await from_cluster(settings, kubeconfig=args.kubeconfig, kinds=kinds)
     except WatchError as exc:
         print(f"kg-exporter backfill: cannot list the cluster: {exc}", file=err)
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:

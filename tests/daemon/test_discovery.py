@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from kubernetes_asyncio.client import ApiClient
 
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import bundled_registry
 from kg_exporter.watch.discovery import Discovery, Served
 from tests.daemon.fakes import MemorySink
 from tests.daemon.harness import Running, daemon_settings, eventually, running_daemon
-from tests.daemon.objects import JOB_STARTED, WIDGET, Obj, deployment, job
+from tests.daemon.objects import JOB_STARTED, WIDGET, WIDGET_ENTRY, Obj, deployment, job
 from tests.fakekube import FakeKube
 from tests.fakekube.crds import definition
 
@@ -26,12 +25,6 @@ CRD_NAME = f"widgets.{GROUP}"
 W1 = "cluster1:workload:widget:default:w1"
 WEB = "cluster1:workload:deployment:default:web"
 INTERVAL = 0.2
-
-
-@pytest.fixture(autouse=True)
-def widget_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(WORKLOAD_KINDS, "Widget", WIDGET)
-    yield
 
 
 def widget(name: str, version: str = "v1alpha1") -> Obj:
@@ -45,7 +38,8 @@ def running(fake: FakeKube, kind: str, name: str) -> None:
 
 
 def settings() -> object:
-    return daemon_settings(daemon={"discovery_interval_seconds": INTERVAL})
+    # Widget is configured as a user configures a kind of their own: a settings entry.
+    return daemon_settings(daemon={"discovery_interval_seconds": INTERVAL}, kinds=[WIDGET_ENTRY])
 
 
 def served(daemon: Running, kind: str) -> float:
@@ -193,8 +187,9 @@ async def test_discovery_picks_the_first_served_version_of_the_entry(
     fake_kube: FakeKube, api: ApiClient
 ) -> None:
     fake_kube.create(definition(GROUP, "Widget", versions=("v1", "v1beta1", "v1alpha1")))
-    node = replace(WORKLOAD_KINDS["Deployment"], kind="Node", group="", plural="nodes")
-    resolved = await Discovery(api).resolve([WIDGET, node, WORKLOAD_KINDS["Deployment"]])
+    deployment_kind = bundled_registry()["Deployment"]
+    node = replace(deployment_kind, kind="Node", group="", plural="nodes")
+    resolved = await Discovery(api).resolve([WIDGET, node, deployment_kind])
     assert resolved == {
         "Widget": Served("v1beta1", True),
         "Node": Served("v1", False),
