@@ -34,7 +34,6 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pyoxigraph as ox
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -60,8 +59,8 @@ from kg_exporter.service.store import PutResult, Statements, SubgraphStore
 from kg_exporter.service.validation import (
     BadRequest,
     check_content_type,
+    checked_statements,
     in_process,
-    parse_document,
     subgraph_id_from_segment,
 )
 from kg_exporter.service.worker import PARSE, QUERY
@@ -232,8 +231,7 @@ class _Service:
             return _unchanged()
         self._check_depth(body)
         if in_process(body, self.limits):
-            triples = parse_document(body, self.limits, self.compactor)
-            statements, count = _n_triples(triples), len(triples)
+            statements, count = checked_statements(body, self.limits, self.compactor)
         else:
             answer, statements = await self.parsers.call(
                 {"op": PARSE}, body, seconds=self.limits.parse_seconds
@@ -291,11 +289,8 @@ class _Service:
             elif self.store.unchanged(line.subgraph_id, line.digest):
                 results.append({"id": line.subgraph_id, "status": 204, "unchanged": True})
             else:
-                try:
-                    self._check_depth(line.body)
-                except BadRequest as exc:
-                    results.append(Refused(line.subgraph_id, exc).result())
-                    continue
+                # Depth and every other check in the workers: the event loop, serving the whole
+                # batch, stays free for the next one.
                 parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
         parsed = await parse_bodies(self.parsers, [entry.body for _, entry in parse], self.limits)
@@ -418,10 +413,6 @@ async def _read_body(request: web.Request, limits: Limits) -> bytes:
         raise BadRequest(
             408, "body too slow", f"the body did not arrive within {limits.body_seconds:g} s"
         ) from None
-
-
-def _n_triples(triples: list[Any]) -> bytes:
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
 async def run_in_daemon_thread(call: Callable[[], _T]) -> _T:

@@ -61,7 +61,7 @@ class Compactor:
     def __init__(self, context: Mapping[str, Any]) -> None:
         self._context = dict(context)
         self._prefixes = _prefixes(context)
-        self._terms = {term for term in context if not term.startswith("@")}
+        self._terms = frozenset(term for term in context if not term.startswith("@"))
         # A default language would turn our plain strings into language-tagged ones.
         self._plain_strings = "@language" not in context and "@direction" not in context
         self._cache: dict[str, str] = {}
@@ -86,6 +86,11 @@ class Compactor:
                 out[key] = values[0] if len(values) == 1 else values
             graph.append(out)
         return {"@context": self._context, "@graph": graph}
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """The context's terms (keywords left out)."""
+        return self._terms
 
     def check(self, triples: Iterable[ox.Triple]) -> None:
         """Raise :class:`SinkError` when :meth:`document` could not write ``triples`` (an IRI
