@@ -286,11 +286,8 @@ class _Service:
             elif self.store.unchanged(line.subgraph_id, line.digest):
                 results.append({"id": line.subgraph_id, "status": 204, "unchanged": True})
             else:
-                try:
-                    self._check_depth(line.body)
-                except BadRequest as exc:
-                    results.append(Refused(line.subgraph_id, exc).result())
-                    continue
+                # Depth and every other check in the workers: the event loop, serving the whole
+                # batch, stays free for the next one.
                 parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
         parsed = await parse_bodies(self.parsers, [entry.body for _, entry in parse], self.limits)

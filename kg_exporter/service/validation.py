@@ -141,8 +141,23 @@ def checked_statements(
     body: bytes, limits: Limits, context: Mapping[str, Any] | None
 ) -> tuple[bytes, int]:
     """:func:`parse_document` as N-Triples, and how many triples: what a worker process answers."""
-    triples = parse_document(body, limits, context)
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", len(triples)
+    triples = parse_document(body, limits, None)
+    statements = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    if context is not None and _may_not_read_back(statements, context):
+        _check_readable(triples, context)
+    return statements, len(triples)
+
+
+def _may_not_read_back(statements: bytes, context: Mapping[str, Any]) -> bool:
+    """False when the N-Triples ``statements`` surely compact with ``context``: what cannot is an
+    RDF-star triple term (``<<``) or an IRI whose scheme is one of the context's terms, and every
+    IRI is written ``<...>``, a datatype's too. Compacting to find out cost as much as parsing the
+    body (measured), so that is left to the few bodies this cannot clear."""
+    if b"<<" in statements:
+        return True
+    return any(
+        f"<{term}:".encode() in statements for term in context if not term.startswith("@")
+    )
 
 
 def _not_an_object(body: bytes) -> BadRequest:
