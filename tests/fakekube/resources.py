@@ -83,7 +83,6 @@ BUILTIN: tuple[Resource, ...] = (
     Resource("batch", "v1", "jobs", "Job", True, True),
     Resource("batch", "v1", "cronjobs", "CronJob", True, True, short_names=("cj",)),
     Resource("apps", "v1", "replicasets", "ReplicaSet", True, True, True, short_names=("rs",)),
-    Resource("apps", "v1", "daemonsets", "DaemonSet", True, True, short_names=("ds",)),
     Resource("", "v1", "pods", "Pod", True, True, short_names=("po",)),
     Resource("", "v1", "nodes", "Node", False, True, resets_status_on_create=False),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True, False),
