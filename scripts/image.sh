@@ -124,7 +124,9 @@ build_with_buildah() {
     podman image exists "$base" || timed make_local_base
   fi
   local mounts=()
-  local ca=${PIP_CERT:-${SSL_CERT_FILE:-}}
+  # The bundle pip is told to use, else the system's (Debian's path; here it holds the proxy's CA,
+  # and CI may run without the variables).
+  local ca=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
   if [ -n "$ca" ] && [ -f "$ca" ]; then
     printf '[global]\ncert = /run/kg-build/ca.crt\n' >"$WORK/pip-build.conf"
     mounts=(--volume "$WORK/pip-build.conf:/etc/pip.conf:ro" --volume "$ca:/run/kg-build/ca.crt:ro")

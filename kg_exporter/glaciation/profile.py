@@ -37,7 +37,7 @@ from kg_exporter.watch.stream import list_page
 
 log = logging.getLogger("kg_exporter.glaciation")
 
-#: (kind, group, plural) of everything the profile watches besides the workload kinds' own.
+#: kind → (API group, resource) of the workload kinds ``glaciation.workload_kinds`` may name.
 _WORKLOADS = {
     "Deployment": ("apps", "deployments"),
     "ReplicaSet": ("apps", "replicasets"),
@@ -48,6 +48,9 @@ _WORKLOADS = {
 
 
 def profile_targets(settings: Settings) -> list[Target]:
+    """Nodes, then pods and the configured workload kinds in each of ``namespaces`` (or all).
+    ``label_selector`` does not apply: the snapshot shows the whole cluster, as the published
+    exporter's does (a pod's node and a node's pods must both be in it)."""
     namespaces: tuple[str | None, ...] = settings.namespaces or (None,)
     kinds = [("Pod", "", "pods")] + [
         (kind, *_WORKLOADS[kind]) for kind in settings.glaciation.workload_kinds

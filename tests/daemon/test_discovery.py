@@ -199,3 +199,27 @@ async def test_discovery_picks_the_first_served_version_of_the_entry(
     assert await Discovery(api).served(other) == Served("v1alpha1", True)
     assert await Discovery(api).served(replace(WIDGET, group="example.org")) is None
     assert await Discovery(api).served(replace(WIDGET, plural="gadgets")) is None
+
+
+async def test_discovery_failing_at_start_up_is_retried_and_later_keeps_what_is_watched(
+    fake_kube: FakeKube, api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "kg_exporter")
+    fake_kube.fail_next_requests(2, status=503, verb="get")  # /apis answers 503 twice
+    fake_kube.create(deployment("web"))
+    running(fake_kube, "Deployment", "web")
+    sink = MemorySink()
+    async with running_daemon(api, sink, settings=settings()) as daemon:  # type: ignore[arg-type]
+        await eventually(lambda: sink.phase(WEB) == "running")
+        retried = lines(caplog, "API discovery failed", logging.WARNING)
+        assert len(retried) == 2 and "retrying in" in retried[0], retried
+        # Later (Widget still absent): a failing check keeps what is watched, one warning.
+        checks = fake_kube.requests[("get", "/apis")]
+        fake_kube.fail_next_requests(3, status=503, verb="get")
+        await eventually(lambda: fake_kube.requests[("get", "/apis")] >= checks + 4)
+        later = lines(caplog, "API discovery failed", logging.WARNING)[2:]
+        assert len(later) == 1 and "checking again in 0.2 s" in later[0], later
+        assert served(daemon, "Deployment") == 1
+        fake_kube.scale("Deployment", "default", "web", 0)
+        fake_kube.patch_status("Deployment", "default", "web", {"availableReplicas": 0})
+        await eventually(lambda: sink.phase(WEB) == "stopped", what="still watched")

@@ -17,6 +17,7 @@ from typing import Any
 
 from tests.deploy.manifests import one
 from tests.image.engine import Engine
+from tests.support.processes import http_ok, wait_until
 
 Obj = dict[str, Any]
 
@@ -130,6 +131,15 @@ class Container:
     def running(self) -> bool:
         state = self.engine.run("inspect", "--format", "{{.State.Running}}", self.name, check=False)
         return state.stdout.strip() == "true"
+
+    def wait_ready(self, url: str, timeout: float = 60.0) -> None:
+        """Until ``url`` answers 200; fails with the container's log if it exits first or the
+        time runs out."""
+        try:
+            wait_until(lambda: http_ok(url) or not self.running(), timeout=timeout, what=url)
+        except TimeoutError:
+            pass
+        assert http_ok(url), f"{url} not answering; container log:\n{self.logs()}"
 
     def logs(self) -> str:
         result = self.engine.run("logs", self.name, check=False)
