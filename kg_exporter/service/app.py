@@ -59,6 +59,8 @@ from kg_exporter.service.store import PutResult, Statements, SubgraphStore
 from kg_exporter.service.validation import (
     BadRequest,
     check_content_type,
+    checked_statements,
+    in_process,
     subgraph_id_from_segment,
 )
 from kg_exporter.service.worker import PARSE, QUERY
@@ -228,16 +230,20 @@ class _Service:
             # The very bytes last written here: validated then, so nothing to parse or write.
             return _unchanged()
         self._check_depth(body)
-        answer, statements = await self.parsers.call(
-            {"op": PARSE}, body, seconds=self.limits.parse_seconds
-        )
-        if not answer.get("ok"):
-            raise refusal(answer)
+        if in_process(body, self.limits):
+            statements, count = checked_statements(body, self.limits, self.compactor)
+        else:
+            answer, statements = await self.parsers.call(
+                {"op": PARSE}, body, seconds=self.limits.parse_seconds
+            )
+            if not answer.get("ok"):
+                raise refusal(answer)
+            count = int(answer["triples"])
         result = await self._write_call(
             lambda: self.store.put_statements(
                 subgraph_id, statements, create_only=create_only, body_digest=digest
             ),
-            large=int(answer["triples"]) > LARGE_WRITE_TRIPLES,
+            large=count > LARGE_WRITE_TRIPLES,
         )
         if result is PutResult.CONFLICT:
             raise BadRequest(
@@ -263,10 +269,7 @@ class _Service:
         length = request.content_length
         if length is not None and length > self.max_body_bytes:
             raise _too_large(self.max_body_bytes)
-        try:
-            return await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            raise _too_large(self.max_body_bytes) from exc
+        return await _read_body(request, self.limits)
 
     async def batch(self, request: web.Request) -> web.StreamResponse:
         """``POST /subgraph``: see :mod:`kg_exporter.service.batch`. Each document goes through
@@ -330,7 +333,7 @@ class _Service:
     # -- /sparql -------------------------------------------------------------------------------
 
     async def sparql(self, request: web.Request) -> web.StreamResponse:
-        query = await _sparql_text(request, self.limits.max_query_bytes)
+        query = await _sparql_text(request, self.limits)
         if sparql_too_deep(query, self.limits.max_query_depth):
             raise BadRequest(
                 400,
@@ -377,12 +380,14 @@ class _Unauthorized(BadRequest):
     pass
 
 
-async def _sparql_text(request: web.Request, limit: int) -> str:
+async def _sparql_text(request: web.Request, limits: Limits) -> str:
+    limit = limits.max_query_bytes
     if request.method == "GET":
         query = request.query.get("query")
     elif request.content_type == "application/sparql-query":
-        query = await request.text()
+        query = (await _read_body(request, limits)).decode("utf-8", "replace")
     elif request.content_type == "application/x-www-form-urlencoded":
+        await _read_body(request, limits)  # within the time limit; post() then parses it
         query = (await request.post()).get("query")  # type: ignore[assignment]
     else:
         raise BadRequest(
@@ -395,6 +400,19 @@ async def _sparql_text(request: web.Request, limit: int) -> str:
     if len(query.encode("utf-8", "surrogatepass")) > limit:
         raise BadRequest(413, "query too large", f"the limit is {limit} bytes")
     return query
+
+
+async def _read_body(request: web.Request, limits: Limits) -> bytes:
+    """The whole body, within ``limits.body_seconds`` and ``limits.max_body_bytes``."""
+    try:
+        async with asyncio.timeout(limits.body_seconds):
+            return await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise _too_large(limits.max_body_bytes) from exc
+    except TimeoutError:
+        raise BadRequest(
+            408, "body too slow", f"the body did not arrive within {limits.body_seconds:g} s"
+        ) from None
 
 
 async def run_in_daemon_thread(call: Callable[[], _T]) -> _T:
@@ -463,7 +481,7 @@ def _json(value: Any, *, status: int = 200, content_type: str = "application/jso
 
 def _error(exc: BadRequest, headers: Mapping[str, str] | None = None) -> web.Response:
     response = _json(exc.body(), status=exc.status)
-    if exc.status == 413:
+    if exc.status in (408, 413):
         # The rest of the body is not wanted: close rather than keep reading it for keep-alive.
         response.force_close()
     if isinstance(exc, _Unauthorized):

@@ -99,8 +99,14 @@ async def _serve(
     sock = _listen(host, port)
     # Requests under way get this long to finish on SIGTERM (writes take milliseconds; queries and
     # parses are ended at once by stopping their workers), well within a pod's 30 s grace period.
+    # aiohttp closes a connection whose request headers have not all arrived when its keep-alive
+    # timer runs out (it starts when the connection opens): that timer is the header timeout.
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+        keepalive_timeout=limits.header_seconds,
     )
     await runner.setup()
     stopped = asyncio.Event()

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 IN_MEMORY = ":memory:"
 #: Default number of ids whose last body the store remembers (~1 KB each for ~50 triples).
 DEFAULT_REMEMBERED = 20_000
+#: ... and the most memory those bodies may take, compressed (20,000 typical ones take ~20 MB).
+DEFAULT_REMEMBERED_BYTES = 32 * 1024 * 1024
 #: Statement bytes written after which memory tables are flushed to disk (see :class:`_Flusher`).
 DEFAULT_FLUSH_BYTES = 16 * 1024 * 1024
 _STRIPES = 256
@@ -467,12 +469,22 @@ class _Flusher:
 
 
 class _Recent:
-    """The last body written to each of the ``capacity`` most recently written ids."""
+    """The last body written to each of the ``capacity`` most recently written ids, in at most
+    ``max_bytes`` (compressed). A count alone let 30 bodies of 3 MB hold 128 MB; an entry larger
+    than a sixteenth of the budget is not kept at all (it would push out hundreds of others, and
+    a replace of it reads the old graph from the store instead, which is correct, only slower)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int = DEFAULT_REMEMBERED_BYTES) -> None:
         self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[str, _Written] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """Bytes held."""
+        return self._bytes
 
     def digest(self, subgraph_id: str) -> bytes | None:
         entry = self._entries.get(subgraph_id)
@@ -480,14 +492,24 @@ class _Recent:
 
     def pop(self, subgraph_id: str) -> _Written | None:
         with self._lock:
-            return self._entries.pop(subgraph_id, None)
+            entry = self._entries.pop(subgraph_id, None)
+            if entry is not None:
+                self._bytes -= len(entry.compressed)
+            return entry
 
     def put(self, subgraph_id: str, digest: bytes | None, data: bytes) -> None:
-        if self._capacity <= 0:
+        if self._capacity <= 0 or len(data) > self._max_bytes:
             return
         # Level 1: N-Triples are repetitive IRIs; even the fastest level shrinks them ~8x.
         entry = _Written(digest, zlib.compress(data, 1))
+        if len(entry.compressed) * 16 > self._max_bytes:
+            return
         with self._lock:
+            old = self._entries.pop(subgraph_id, None)
+            if old is not None:
+                self._bytes -= len(old.compressed)
             self._entries[subgraph_id] = entry
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+            self._bytes += len(entry.compressed)
+            while len(self._entries) > self._capacity or self._bytes > self._max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.compressed)

@@ -63,8 +63,11 @@ def _read_frame(stream: BinaryIO) -> tuple[dict[str, Any], bytes] | None:
 class _Handler:
     def __init__(self, context: Mapping[str, Any], limits: Mapping[str, Any]) -> None:
         from kg_exporter.service.limits import Limits
+        from kg_exporter.sink.jsonld import Compactor
 
-        self.context = context
+        # One compactor for the life of the worker: its cache of IRIs is what makes the check
+        # that an accepted body reads back cheap.
+        self.readable = Compactor(context)
         self.limits = Limits(**limits)
         self._snapshot: tuple[str, Any] | None = None
 
@@ -85,7 +88,7 @@ class _Handler:
     def parse(self, body: bytes) -> tuple[dict[str, Any], bytes]:
         from kg_exporter.service.validation import checked_statements
 
-        statements, count = checked_statements(body, self.limits, self.context)
+        statements, count = checked_statements(body, self.limits, self.readable)
         return {"ok": True, "triples": count}, statements
 
     def parse_many(self, payload: bytes) -> tuple[dict[str, Any], bytes]:
@@ -97,7 +100,7 @@ class _Handler:
         parsed: list[bytes] = []
         for body in split_bodies(payload):
             try:
-                statements, count = checked_statements(body, self.limits, self.context)
+                statements, count = checked_statements(body, self.limits, self.readable)
             except BadRequest as exc:
                 results.append({"ok": False, "status": exc.status, **exc.body()})
                 continue
