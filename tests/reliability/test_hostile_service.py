@@ -487,8 +487,8 @@ def test_stopping_leaves_no_worker_behind(service: HostileService) -> None:
 
 def _raw(service: HostileService, request: bytes, *, trickle: bytes = b"") -> tuple[bytes, float]:
     """Send ``request`` on a plain socket, then ``trickle`` a byte every 0.2 s; what came back
-    before the server closed the connection, and how long until the first answer (or the
-    close, if nothing came)."""
+    before the server closed the connection or went quiet, and how long until the first answer
+    (or the close, if nothing came)."""
     host, port = service.url.removeprefix("http://").split(":")
     started = time.monotonic()
     with socket.create_connection((host, int(port)), timeout=20) as conn:
@@ -500,6 +500,8 @@ def _raw(service: HostileService, request: bytes, *, trickle: bytes = b"") -> tu
             try:
                 chunk = conn.recv(65536)
             except TimeoutError:
+                if received:
+                    break  # answered, and quiet since: no need to wait out a lingering close
                 try:
                     conn.sendall(byte)
                 except OSError:
