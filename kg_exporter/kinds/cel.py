@@ -27,6 +27,8 @@ FULL: Final = "*"
 ELEMENT: Final = "[]"
 Needs = dict[str, Any]  # key → Needs | FULL
 
+#: Type names an expression may compare with type(x): CEL reports them as variables.
+_TYPES = frozenset({"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"})
 _MACROS = frozenset({"exists", "all", "exists_one", "map", "filter"})
 #: CEL's standard functions (cel-spec "List of Standard Definitions") plus the operators' names.
 _FUNCTIONS = frozenset(
@@ -93,7 +95,9 @@ def compile_expression(source: str) -> Expression:
         raise ExpressionError(_first_line(exc)) from None
     references = program.references()
     bound = set(_BINDING.findall(_strip_strings(source)))
-    unknown = [v for v in references["variables"] if v != ROOT and v not in bound]
+    unknown = [
+        v for v in references["variables"] if v != ROOT and v not in bound and v not in _TYPES
+    ]
     if unknown:
         raise ExpressionError(
             f"unknown variable {unknown[0]!r} (expressions read `{ROOT}`, the Kubernetes object)"

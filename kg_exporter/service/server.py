@@ -15,6 +15,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from kg_exporter.errors import SettingsError
+from kg_exporter.httpserver_log import quiet_bad_requests
 from kg_exporter.service.app import create_app
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.store import SubgraphStore
@@ -101,6 +102,7 @@ async def _serve(
     # parses are ended at once by stopping their workers), well within a pod's 30 s grace period.
     # aiohttp closes a connection whose request headers have not all arrived when its keep-alive
     # timer runs out (it starts when the connection opens): that timer is the header timeout.
+    quiet_bad_requests()
     runner = web.AppRunner(
         app,
         access_log=None,

@@ -76,11 +76,11 @@ def test_a_rule_that_cannot_read_an_object_leaves_it_pending_and_says_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     table = WorkloadTable(lambda: "2026-01-01T00:00:00Z")
-    odd: dict[str, Any] = {"kind": "Job", "metadata": {"name": "j"}, "status": {"active": "one"}}
+    odd: dict[str, Any] = {"kind": "Job", "metadata": {"name": "j"}, "status": "Running"}
     with caplog.at_level(logging.WARNING, "kg_exporter.state"):
         for _ in range(3):
             assert table.apply(odd) is None
     assert extract(odd, bundled_registry()).observation.phase is Phase.PENDING
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1
-    assert "Job/default/j" in lines[0] and "lifecycle.running" in lines[0]
+    assert "Job/default/j" in lines[0] and "lifecycle.stopped" in lines[0]
