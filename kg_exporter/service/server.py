@@ -109,6 +109,10 @@ async def _serve(
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_SECONDS,
         keepalive_timeout=limits.header_seconds,
+        # A client that hangs up abandons its request: the handler is cancelled, which stops the
+        # worker running its query or parse at once (see workers.py) instead of at its time
+        # limit. A write is never cut in half by it: the store write itself has no await.
+        handler_cancellation=True,
     )
     await runner.setup()
     stopped = asyncio.Event()

@@ -448,6 +448,17 @@ def test_sigterm_stops_the_service_with_queries_running(tmp_path: Path) -> None:
     running.start()
     try:
         running.seed()
+        # Abandoned queries (the client hung up) stop at once, not at their 120 s limit: before,
+        # they kept /sparql unavailable for minutes.
+        query = f"SELECT (COUNT(*) AS ?n) WHERE {{ {CROSS} }}".encode()
+        for _ in range(3):
+            _raw(running, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                 b"Authorization: Bearer " + TOKEN_BYTES + b"\r\nContent-Length: %d\r\n\r\n" % len(query)
+                 + query, wait=0.5)  # fmt: skip
+        started = time.monotonic()
+        assert sparql("ASK {}")(running.url).status_code == 200
+        abandoned = time.monotonic() - started
+        assert abandoned < 4, abandoned  # the queue limit is 5 s; a worker is started anew
         slow = sparql(f"SELECT (COUNT(*) AS ?n) WHERE {{ {CROSS} }}")
         answers: list[object] = []
 
@@ -480,10 +491,12 @@ def test_sigterm_stops_the_service_with_queries_running(tmp_path: Path) -> None:
     assert len(answers) == 2
 
 
-def _raw(service: HostileService, request: bytes, *, trickle: bytes = b"") -> tuple[bytes, float]:
+def _raw(
+    service: HostileService, request: bytes, *, trickle: bytes = b"", wait: float = 20
+) -> tuple[bytes, float]:
     """Send ``request`` on a plain socket, then ``trickle`` a byte every 0.2 s; what came back
     before the server closed the connection or went quiet, and how long until the first answer
-    (or the close, if nothing came)."""
+    (or the close, if nothing came). Hangs up after ``wait`` seconds without an answer."""
     host, port = service.url.removeprefix("http://").split(":")
     started = time.monotonic()
     with socket.create_connection((host, int(port)), timeout=20) as conn:
@@ -491,7 +504,8 @@ def _raw(service: HostileService, request: bytes, *, trickle: bytes = b"") -> tu
         received = b""
         answered = 0.0
         conn.settimeout(0.2)
-        for byte in [trickle[i : i + 1] for i in range(len(trickle))] or [b""] * 100:
+        steps = [trickle[i : i + 1] for i in range(len(trickle))] or [b""] * int(wait / 0.2)
+        for byte in steps:
             try:
                 chunk = conn.recv(65536)
             except TimeoutError:
