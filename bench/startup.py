@@ -24,24 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
+from tests.daemon.objects import deployment  # noqa: E402
 from tests.fakekube import FakeKube  # noqa: E402
 from tests.support.processes import free_port, http_ok, running, wait_until  # noqa: E402
-
-
-def deployment(name: str) -> dict[str, object]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
-            },
-        },
-    }
 
 
 def time_to_ready(repo: Path, kubeconfig: Path, sink_url: str, workdir: Path) -> float:
