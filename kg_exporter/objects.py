@@ -21,7 +21,11 @@ _TIMESTAMP = re.compile(
 def mapping(value: object) -> Mapping[str, Any]:
     """``value`` if it is a JSON object, else an empty one."""
     # type() first: isinstance against the Mapping ABC costs ~10x more, and this runs per field.
-    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
+    if type(value) is dict:
+        return value
+    if value is None or type(value) in _SCALARS:
+        return _EMPTY
+    return value if isinstance(value, Mapping) else _EMPTY
 
 
 def sequence(value: object) -> Sequence[Any]:
@@ -56,6 +60,7 @@ def metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_SCALARS = frozenset({str, int, float, bool, list})
 
 
 def name_of(obj: Mapping[str, Any]) -> str | None:

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 from kg_exporter import objects as o
 from kg_exporter.errors import ManifestError, RenderError
 from kg_exporter.identity import ObjectKey, SubgraphKind
-from kg_exporter.kinds import NODE_KIND, KindRegistry, bundled_registry, object_key, registry_for
+from kg_exporter.kinds import (
+    NODE_KIND,
+    KindRegistry,
+    bundled_registry,
+    is_folded,
+    object_key,
+    registry_for,
+)
 from kg_exporter.manifests import Manifest, read_manifests
 from kg_exporter.settings import Settings
 
@@ -49,6 +56,8 @@ class Inventory:
     # What reading found, filled in by objects() as it goes:
     #: exported objects read so far, and the identities of those that have one, in order;
     count: int = 0
+    #: objects read only as part of their owner's workload (not counted above);
+    folded: int = 0
     keys: list[ObjectKey] = field(default_factory=list)
     #: objects of kinds that are not exported, by kind;
     ignored: Counter[str] = field(default_factory=Counter)
@@ -69,6 +78,12 @@ class Inventory:
             kind = obj.get("kind")
             if not isinstance(kind, str) or (kind not in self.kinds and kind != NODE_KIND):
                 self.ignored[kind if isinstance(kind, str) else "<no kind>"] += 1
+                continue
+            if is_folded(obj, self.kinds):
+                # Part of its owner's workload (a JobSet's Jobs): read, for the owner's sake, but
+                # not exported on its own.
+                self.folded += 1
+                yield obj, where
                 continue
             self.count += 1
             key = _key(obj, self.kinds)
@@ -155,7 +170,7 @@ async def from_cluster(
         origin="the cluster" if kubeconfig is None else f"the cluster of {kubeconfig}",
         # Only what was listed: workloads outside the watched namespaces are not ours to prune.
         scope=stored_prefixes(settings.cluster_id, scope_targets),
-        size=len(listed),
+        size=sum(1 for i in listed if not isinstance(i, ManifestError) and not is_folded(i[0], registry)),
         notes=notes,
         kinds=registry,
     )

@@ -8,7 +8,7 @@ on it.
 """
 
 from kg_exporter.kinds.entry import ChildRule, KindEntry
-from kg_exporter.kinds.extract import Extract, extract, object_key
+from kg_exporter.kinds.extract import Extract, extract, is_folded, object_key
 from kg_exporter.kinds.registry import (
     NODE_KIND,
     KindRegistry,
@@ -26,6 +26,7 @@ __all__ = [
     "KindSpec",
     "bundled_registry",
     "extract",
+    "is_folded",
     "object_key",
     "registry_for",
 ]

@@ -27,6 +27,7 @@ FULL: Final = "*"
 ELEMENT: Final = "[]"
 Needs = dict[str, Any]  # key → Needs | FULL
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 #: Type names an expression may compare with type(x): CEL reports them as variables.
 _TYPES = frozenset({"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"})
 _MACROS = frozenset({"exists", "all", "exists_one", "map", "filter"})
@@ -212,12 +213,16 @@ def prune(value: Any, needs: Needs | str) -> Any:
     if needs == FULL:
         return value
     assert isinstance(needs, dict)
-    # dict first: isinstance against the Mapping ABC is several times slower, and this is per field.
-    if type(value) is dict or isinstance(value, Mapping):
+    # Exact types first: isinstance against the Mapping ABC is several times slower, and this runs
+    # per field.
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
         if ELEMENT in needs:
             return value  # a macro over a map iterates its keys; values come by indexing
         return {k: prune(value[k], sub) for k, sub in needs.items() if k in value}
-    if type(value) is list:
+    if kind is list:
         element = needs.get(ELEMENT)
         return [prune(item, element) for item in value] if element is not None else []
     return value

@@ -26,12 +26,14 @@ from kg_exporter.kinds.spec import GROUPS, KindSpec
 from kg_exporter.render.promql import escape_regex
 from kg_exporter.state.lifecycle import Observation, Outcome, Phase
 
-#: Annotations never kept: they copy whole manifests (env values included).
+#: Annotations never kept: they copy whole manifests (env values included), or name the secret
+#: the ORAS operator's sidecar takes its registry credentials from.
 EXCLUDED_ANNOTATIONS = frozenset(
     {
         "kubectl.kubernetes.io/last-applied-configuration",
         "deployment.kubernetes.io/revision-history",
         "meta.helm.sh/release-values",
+        "oras.converged-computing.github.io/oras-env",
     }
 )
 #: Claims per {"prefix", "count"} beyond which only the first are linked (StatefulSet ordinals).
@@ -80,6 +82,21 @@ def controlling_owner(
             return None
         return ObjectKey(spec.kind, namespace if spec.namespaced else None, name)
     return None
+
+
+def is_folded(obj: Mapping[str, Any], kinds: KindRegistry) -> bool:
+    """Whether ``obj`` is part of its controlling owner's workload (not exported on its own): its
+    owner is of a configured kind whose entry does not export this kind. No rule is evaluated."""
+    kind = obj.get("kind")
+    spec = kinds.get(kind)
+    if spec is None:
+        return False
+    namespace = o.namespace_of(obj) if spec.namespaced else None
+    owner = controlling_owner(obj, kinds, namespace)
+    if owner is None:
+        return False
+    rule = kinds[owner.kind].child(spec.kind)
+    return rule is None or not rule.export
 
 
 class _Evaluator:

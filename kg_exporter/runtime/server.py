@@ -9,6 +9,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from kg_exporter.errors import SettingsError
+from kg_exporter.httpserver_log import quiet_bad_requests
 from kg_exporter.runtime.health import Health
 
 #: See HealthServer.start.
@@ -81,6 +82,7 @@ class HealthServer:
         # between requests): aiohttp's keep-alive timer runs from the connection's start, so it
         # also cuts off a client trickling its headers, which would otherwise hold its
         # connection for an hour. Probes and scrapes send theirs at once.
+        quiet_bad_requests()
         self._runner = web.AppRunner(
             self._app,
             access_log=None,

@@ -14,12 +14,14 @@ from tests.backfill.conftest import EXAMPLE_SUBGRAPHS, RunBackfill, stored
 from tests.conftest import example_objects
 from tests.daemon.objects import WIDGET_ENTRY
 from tests.fakekube.control import FakeKube
+from tests.kinds.crds import install_bundled_crds
 
 
 @pytest.fixture
 def cluster() -> Iterator[FakeKube]:
     """The example cluster in a fake API server (statuses set as the controllers would)."""
     with FakeKube(validate=False) as fake:
+        install_bundled_crds(fake)
         for obj in example_objects():
             kind = obj["kind"]
             if kind not in bundled_registry() and kind != NODE_KIND:

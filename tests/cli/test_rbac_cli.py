@@ -53,8 +53,11 @@ def test_one_rule_per_group_in_the_kinds_order_with_the_core_group_last() -> Non
     rules = read_rules(kinds)
     assert [(r["apiGroups"], r["resources"]) for r in rules] == [
         (["example.com"], ["widgets"]),
-        (["apps"], ["deployments", "statefulsets"]),
-        (["batch"], ["jobs"]),
+        (["apps"], ["deployments", "statefulsets", "daemonsets"]),
+        (["batch"], ["jobs", "cronjobs"]),
+        (["jobset.x-k8s.io"], ["jobsets"]),
+        (["flux-framework.org"], ["metricsets", "miniclusters"]),
+        (["ensemble.flux-framework.org"], ["ensembles"]),
         ([""], ["nodes"]),
     ]
     assert all(r["verbs"] == READ for r in rules)

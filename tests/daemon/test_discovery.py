@@ -19,6 +19,7 @@ from tests.daemon.harness import Running, daemon_settings, eventually, running_d
 from tests.daemon.objects import JOB_STARTED, WIDGET, WIDGET_ENTRY, Obj, deployment, job
 from tests.fakekube import FakeKube
 from tests.fakekube.crds import definition
+from tests.kinds.crds import install_bundled_crds
 
 GROUP = WIDGET.group
 CRD_NAME = f"widgets.{GROUP}"
@@ -58,6 +59,7 @@ async def test_a_kind_not_served_is_one_line_no_wait_and_is_watched_once_install
     fake_kube: FakeKube, api: ApiClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "kg_exporter")
+    install_bundled_crds(fake_kube)  # Widget is the one kind not served
     sink = MemorySink()
     async with running_daemon(api, sink, settings=settings()) as daemon:  # type: ignore[arg-type]
         await eventually(lambda: daemon.daemon.health.ready, what="ready without Widget")

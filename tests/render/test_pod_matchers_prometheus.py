@@ -76,6 +76,84 @@ CASES = [
 ]
 
 
+def _custom(kind: str, api: str, spec: Obj, status: Obj) -> Callable[[str, str], Obj]:
+    def make(name: str, namespace: str) -> Obj:
+        meta = {"name": name, "namespace": namespace}
+        return {"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec, "status": status}
+
+    return make
+
+
+def _template(container: str) -> Obj:
+    return {"spec": {"containers": [{"name": container, "image": "busybox:1.36"}]}}
+
+
+RJ_ACTIVE = {"replicatedJobsStatus": [{"name": "workers", "active": 1}]}
+CASES += [
+    Case(
+        "DaemonSet",
+        _custom("DaemonSet", "apps/v1", {"template": _template("agent")}, {"numberAvailable": 1}),
+        lambda n: [f"{n}-{RANDOM[0]}", f"{n}-{RANDOM[1]}"],  # <name>-<5 random>
+        "agent",
+        "agent-v2",
+    ),
+    Case(
+        "CronJob",
+        _custom("CronJob", "batch/v1", {"jobTemplate": {"spec": {"template": _template("b")}}}, {}),
+        # Jobs <name>-<scheduled minute>; their pods -<5 random>, or -<index>-<5 random>.
+        lambda n: [f"{n}-29389560-{RANDOM[0]}", f"{n}-29391000-0-{RANDOM[1]}"],
+        "backup",
+        "backup-db",
+    ),
+    Case(
+        "JobSet",
+        _custom(
+            "JobSet",
+            "jobset.x-k8s.io/v1alpha2",
+            {"replicatedJobs": [
+                {"name": rj, "template": {"spec": {"template": _template("trainer")}}}
+                for rj in ("workers", "driver")
+            ]},
+            RJ_ACTIVE,
+        ),
+        # <jobset>-<replicated job>-<job index>-<pod index>-<5 random>
+        lambda n: [f"{n}-workers-0-0-{RANDOM[0]}", f"{n}-workers-1-0-{RANDOM[1]}",
+                   f"{n}-driver-0-0-{RANDOM[2]}"],
+        "a",
+        "a-b",
+    ),
+    Case(
+        "MetricSet",
+        _custom("MetricSet", "flux-framework.org/v1alpha2", {"pods": 2}, {}),
+        # The JobSet it creates has its name; replicated jobs l (launcher) and w (workers).
+        lambda n: [f"{n}-l-0-0-{RANDOM[0]}", f"{n}-w-0-0-{RANDOM[1]}"],
+        "lammps",
+        "lammps-2",
+    ),
+    Case(
+        "MiniCluster",
+        _custom(
+            "MiniCluster",
+            "flux-framework.org/v1alpha2",
+            {"size": 2, "containers": [{"image": "ghcr.io/rse-ops/lulesh:0.1.0"}]},
+            {"conditions": [{"type": "JobMiniClusterReady", "status": "True"}]},
+        ),
+        # <name>-<index>-<5 random>, and the services pod <name>-services
+        lambda n: [f"{n}-0-{RANDOM[0]}", f"{n}-3-{RANDOM[1]}", f"{n}-services"],
+        "flux",
+        "flux-big",
+    ),
+    Case(
+        "Ensemble",
+        _custom("Ensemble", "ensemble.flux-framework.org/v1alpha1", {"members": []}, {}),
+        # Member MiniClusters <name>-<i>: pods <name>-<i>-<index>-<5 random>
+        lambda n: [f"{n}-0-0-{RANDOM[0]}", f"{n}-1-1-{RANDOM[1]}"],
+        "ens",
+        "ens-b",
+    ),
+]
+
+
 def queries_of(document: Obj) -> list[str]:
     return [n["kgx:promql"] for n in document["@graph"] if "kgx:promql" in n]
 
