@@ -41,8 +41,11 @@ FROM ${PYTHON_IMAGE}
 # Nothing that installs packages stays in the image: the base's own pip, setuptools and wheel (the
 # official image carries them; old setuptools is what image scanners flag) and the wheels that
 # ensurepip or `python -m venv` would install from. The build fails if pip is still importable.
+# (--break-system-packages: a pip in /usr/local of a Debian-based base is pip's to remove, but a
+# PEP 668 marker makes it refuse without the flag.)
 # A fixed numeric user, so Kubernetes can verify runAsNonRoot (deploy/ runs it as 10001 too).
-RUN (python -m pip uninstall --yes --quiet pip setuptools wheel >/dev/null 2>&1 || true) \
+RUN (python -m pip uninstall --yes --quiet --break-system-packages pip setuptools wheel \
+      >/dev/null 2>&1 || true) \
  && rm -rf "$(python -c 'import ensurepip, os; print(os.path.dirname(ensurepip.__file__))')/_bundled" \
       /usr/share/python-wheels \
  && ! python -c 'import pip' 2>/dev/null \

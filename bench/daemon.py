@@ -1,7 +1,7 @@
 """Daemon figures: event-to-write latency at a steady start rate, a burst of starts, and memory.
 
     python bench/daemon.py latency [--rate 200] [--seconds 10] [--runs 3] [--sink reference|stub]
-    python bench/daemon.py burst   [--count 5000] [--runs 3] [--sink reference|stub]
+    python bench/daemon.py burst   [--count 5000] [--runs 3] [--sink reference|stub] [--batch N]
     python bench/daemon.py memory  [--count 10000] [--sink stub|reference]
 
 - **latency**: Deployments wait at 0 available replicas; a driver thread sets
@@ -107,7 +107,7 @@ def wait_acked(stack: Stack, names: list[str], timeout: float) -> dict[str, floa
 def latency_run(args: argparse.Namespace) -> tuple[float, float, float, float]:
     count = int(args.rate * args.seconds)
     names = [f"lat-{i:05d}" for i in range(count)]
-    with Stack(args.sink, workers=args.workers) as stack:
+    with Stack(args.sink, batch=args.batch, workers=args.workers) as stack:
         for name in names:
             stack.fake.create(bench_deployment(name))  # 0 available: pending, nothing written
         stack.start_daemon()
@@ -139,7 +139,7 @@ def latency_run(args: argparse.Namespace) -> tuple[float, float, float, float]:
 
 def burst_run(args: argparse.Namespace) -> tuple[float, float]:
     names = [f"burst-{i:05d}" for i in range(args.count)]
-    with Stack(args.sink, workers=args.workers) as stack:
+    with Stack(args.sink, batch=args.batch, workers=args.workers) as stack:
         for name in names:
             stack.fake.create(bench_deployment(name))
         stack.start_daemon()
@@ -177,7 +177,7 @@ def burst_run(args: argparse.Namespace) -> tuple[float, float]:
 
 def memory_run(args: argparse.Namespace) -> tuple[float, float]:
     names = [f"mem-{i:05d}" for i in range(args.count)]
-    with Stack(args.sink, workers=args.workers) as stack:
+    with Stack(args.sink, batch=args.batch, workers=args.workers) as stack:
         for name in names:
             stack.fake.create(bench_deployment(name, running=True))
         started = time.monotonic()
@@ -207,8 +207,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="latency: how long")
     parser.add_argument("--count", type=int, default=0, help="burst/memory: how many workloads")
     parser.add_argument("--workers", type=int, default=8, help="daemon.workers")
+    parser.add_argument(
+        "--batch", type=int, default=1, help="the daemon's sink.batch_max (1: a PUT each)"
+    )
     args = parser.parse_args()
-    print(f"{args.scenario} against the {args.sink} sink, {args.workers} workers", flush=True)
+    print(
+        f"{args.scenario} against the {args.sink} sink, {args.workers} workers, "
+        f"sink.batch_max {args.batch}",
+        flush=True,
+    )
     if args.scenario == "latency":
         runs = [latency_run(args) for _ in range(args.runs)]
         p50 = statistics.median(r[0] for r in runs) * 1000

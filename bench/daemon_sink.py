@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 
 import aiohttp
@@ -47,6 +48,8 @@ class TimingSink:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        if request.method == "POST" and request.path == "/subgraph":
+            return await self.batch(request, body)
         subgraph_id = request.path.removeprefix("/subgraph/")
         if self.session is None:
             if request.method == "PUT":
@@ -65,6 +68,27 @@ class TimingSink:
                 self._record(subgraph_id)
             back = {k: v for k, v in upstream.headers.items() if k.lower() in _FORWARDED_BACK}
             return web.Response(status=upstream.status, body=payload, headers=back)
+
+    async def batch(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        """``POST /subgraph`` (a batch): each subgraph acknowledged by its own result."""
+        ids = [json.loads(line)["id"] for line in body.splitlines() if line.strip()]
+        if self.session is None:
+            results = [{"id": i, "status": 204 if i in self.acked else 201} for i in ids]
+            for subgraph_id in ids:
+                self._record(subgraph_id)
+            return web.json_response({"results": results})
+        headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
+        async with self.session.post(
+            f"{self.upstream}/subgraph", data=body, headers=headers
+        ) as upstream:
+            payload = await upstream.read()
+            if upstream.status == 200:
+                for result in json.loads(payload)["results"]:
+                    if result["status"] < 300:
+                        self._record(result["id"])
+            return web.Response(
+                status=upstream.status, body=payload, content_type="application/json"
+            )
 
     def _record(self, subgraph_id: str) -> None:
         self.acked[subgraph_id] = time.monotonic()

@@ -95,10 +95,12 @@ def start_metadata_service(workdir: Path) -> tuple[Proc, str]:
     return Proc(argv, workdir / "metadata-service.log", url + "/healthz"), url
 
 
-def start_daemon(kubeconfig: Path, sink_url: str, workdir: Path, **daemon: Any) -> tuple[Proc, str]:
+def start_daemon(
+    kubeconfig: Path, sink_url: str, workdir: Path, *, batch: int = 1, **daemon: Any
+) -> tuple[Proc, str]:
     port = free_port()
     config = {
-        "sink": {"url": sink_url},
+        "sink": {"url": sink_url, "batch_max": batch},
         "daemon": {"listen": f"127.0.0.1:{port}", "log_level": "WARNING", **daemon},
     }
     path = workdir / "daemon.yaml"
@@ -121,8 +123,10 @@ def queue_empty(daemon_url: str) -> bool:
 class Stack:
     """FakeKube + timing sink (+ reference Metadata Service) + daemon, as a context manager."""
 
-    def __init__(self, sink: str, **daemon: Any) -> None:
+    def __init__(self, sink: str, *, batch: int = 1, **daemon: Any) -> None:
+        """``batch``: the daemon's ``sink.batch_max``; ``daemon``: its ``daemon.*`` settings."""
         self.sink_kind = sink
+        self.batch = batch
         self.daemon_settings = daemon
         self._tmp = tempfile.TemporaryDirectory(prefix="kgx-bench-")
         self.workdir = Path(self._tmp.name)
@@ -145,7 +149,11 @@ class Stack:
     def start_daemon(self) -> None:
         assert self.timing is not None
         self.daemon, self.daemon_url = start_daemon(
-            self.fake.kubeconfig_path, self.timing.url, self.workdir, **self.daemon_settings
+            self.fake.kubeconfig_path,
+            self.timing.url,
+            self.workdir,
+            batch=self.batch,
+            **self.daemon_settings,
         )
 
     def __exit__(self, *exc: object) -> None:

@@ -28,3 +28,20 @@ def memory_mib(pid: int) -> tuple[float, float]:
     except OSError:
         return math.nan, math.nan
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """:func:`cpu_seconds` of a process plus those of its living children, recursively: the
+    reference Metadata Service parses bodies and runs queries in worker processes of its own.
+    A child that ended meanwhile is not counted (the service's workers live as long as it)."""
+    return cpu_seconds(pid) + sum(tree_cpu_seconds(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
+    return children

@@ -4,7 +4,9 @@ Timed in CPU seconds of this process (so other load on the machine does not coun
 threaded: the figure is subgraphs per core-second. Prints the median of
 several runs; these machines are noisy.
 
-    python bench/render.py [--runs 7] [--seconds 2]
+    python bench/render.py [--runs 7] [--seconds 2] [--examples examples/cluster]
+
+Each render evaluates the object's kind rules (CEL) as the daemon does per event.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg_exporter.kinds import WORKLOAD_KINDS  # noqa: E402
+from kg_exporter.kinds import bundled_registry  # noqa: E402
 from kg_exporter.manifests import Manifest, read_manifests  # noqa: E402
 from kg_exporter.render.renderer import Renderer  # noqa: E402
 from kg_exporter.settings import load_settings  # noqa: E402
@@ -40,11 +42,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument(
+        "--examples",
+        type=Path,
+        default=ROOT / "examples",
+        help="manifests to render (examples/cluster: the Deployments, StatefulSets and Jobs only)",
+    )
     args = parser.parse_args()
     renderer = Renderer(load_settings())
     workloads = [
-        m.obj for m in read_manifests([ROOT / "examples"])
-        if isinstance(m, Manifest) and m.obj.get("kind") in WORKLOAD_KINDS
+        m.obj for m in read_manifests([args.examples])
+        if isinstance(m, Manifest) and m.obj.get("kind") in bundled_registry()
     ]  # fmt: skip
     one_run(renderer, workloads, 0.5)  # warm-up: template compilation, caches
     rates = [one_run(renderer, workloads, args.seconds) for _ in range(args.runs)]

@@ -44,6 +44,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         sink=args.sink,
         store=args.store,
         concurrency=args.concurrency,
+        batch=args.batch,
         dry_run=args.dry_run,
         out=args.out,
         prune=args.prune,
@@ -53,10 +54,11 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 def _cmd_rbac(args: argparse.Namespace) -> int:
     from kg_exporter.commands.rbac import rbac_command
-    from kg_exporter.kinds import WORKLOAD_KINDS
+    from kg_exporter.kinds import registry_for
 
-    _settings(args)  # a wrong settings file is an error here as everywhere
-    return rbac_command(WORKLOAD_KINDS.values(), sys.stdout, name=args.name)
+    # The configured kinds: bundled ones plus the settings' own (a wrong file is an error here too).
+    kinds = registry_for(_settings(args))
+    return rbac_command(kinds.specs(), sys.stdout, name=args.name)
 
 
 def _cmd_metadata_service(args: argparse.Namespace) -> int:
@@ -171,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=16,
         metavar="N",
         help="writes in flight at once (default: %(default)s)",
+    )
+    backfill.add_argument(
+        "--batch",
+        type=int,
+        default=256,
+        metavar="N",
+        help="with --sink: subgraphs per request to a Metadata Service that takes batches "
+        "(POST /subgraph; the reference service does), 1 for one PUT each "
+        "(default: %(default)s)",
     )
     backfill.add_argument(
         "--dry-run", action="store_true", help="write the documents as files (needs --out)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 # RFC 3339 as the API server writes it; anything else is not exported as an xsd:dateTime.
@@ -19,12 +20,17 @@ _TIMESTAMP = re.compile(
 
 def mapping(value: object) -> Mapping[str, Any]:
     """``value`` if it is a JSON object, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
+    # type() first: isinstance against the Mapping ABC costs ~10x more, and this runs per field.
+    if type(value) is dict:
+        return value
+    if value is None or type(value) in _SCALARS:
+        return _EMPTY
+    return value if isinstance(value, Mapping) else _EMPTY
 
 
 def sequence(value: object) -> Sequence[Any]:
     """``value`` if it is a JSON array, else an empty one."""
-    return value if isinstance(value, list | tuple) else ()
+    return value if type(value) is list or isinstance(value, list | tuple) else ()
 
 
 def text(value: object) -> str | None:
@@ -44,11 +50,17 @@ def timestamp(value: object) -> str | None:
 
 def string_map(value: object) -> dict[str, str]:
     """Labels and annotations: only string keys with string values survive."""
+    if not value:
+        return {}
     return {k: v for k, v in mapping(value).items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return mapping(obj.get("metadata"))
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_SCALARS = frozenset({str, int, float, bool, list})
 
 
 def name_of(obj: Mapping[str, Any]) -> str | None:

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from kg_exporter.errors import SettingsError
 from kg_exporter.glaciation.config import GlaciationSettings, prefix_iri
+from kg_exporter.kinds.entry import KindEntry
 
 ENV_PREFIX = "KG_EXPORTER_"
 
@@ -112,6 +113,16 @@ class SinkSettings(_Frozen):
         0.2, gt=0, description="First retry delay; doubles per attempt, with full jitter."
     )
     backoff_max_seconds: float = Field(30.0, gt=0, description="Cap of the retry delay.")
+    batch_max: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="subgraph only: the daemon sends writes that are waiting at the same moment "
+        "together, up to this many per `POST /subgraph` request (the reference service's batch "
+        "endpoint), which costs both sides far less per subgraph in a burst; 1 (default) sends "
+        "each as its own PUT. A service without the endpoint gets PUTs anyway. Backfill uses "
+        "its --batch option instead.",
+    )
 
 
 class LeaderSettings(_Frozen):
@@ -297,6 +308,16 @@ class Settings(BaseSettings):
     label_selector: str | None = Field(
         None, description="Kubernetes label selector restricting which workloads are watched."
     )
+    kinds: tuple[KindEntry, ...] = Field(
+        (),
+        description="Workload kinds to add, or to replace bundled ones of the same `kind` (see "
+        "docs/kinds.md). Applied after `kinds_config`.",
+    )
+    kinds_config: Path | None = Field(
+        None,
+        description="A YAML file of kind entries (`kinds: [...]`), applied over the bundled "
+        "kinds: one file per cluster flavour, shared between deployments.",
+    )
     sink: SinkSettings = Field(default_factory=SinkSettings, description="Where subgraphs go.")
     leader: LeaderSettings = Field(
         default_factory=LeaderSettings, description="Leader election between replicas."
@@ -366,6 +387,12 @@ def load_settings(
     if config_file is not None:
         source = str(config_file)
         data = _read_yaml(config_file)
+    # Kind entries first, so an error names the entry's kind as well as the field.
+    from kg_exporter.kinds.registry import parse_entries, registry_for
+
+    for where, given in ((source, data), ("overrides", overrides or {})):
+        if "kinds" in given:
+            parse_entries(given["kinds"], f"{where}: setting 'kinds'")
     try:
         settings = Settings(**data)
         if overrides:
@@ -374,6 +401,8 @@ def load_settings(
             settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, source, os.environ)) from exc
+    # Compile the kinds now, so a bad rule is a settings error before anything starts.
+    registry_for(settings)
     return settings
 
 

@@ -17,7 +17,8 @@
 #  - runc: crun refuses their hybrid cgroup v1/v2 setup; cgroupfs, events to a file (no systemd);
 #  - rlimits below the current hard limits: without CAP_SYS_RESOURCE, podman's default
 #    nofile/nproc of 1048576 makes the runtime fail with "setrlimit ...: operation not permitted";
-#  - overlay storage (vfs works too, but copies the whole image for every container and layer).
+#  - overlay storage; KG_IMAGE_STORAGE_DRIVER=vfs where the kernel cannot stack overlays (inside a
+#    container), at the cost of a full copy of the image for every layer and container.
 # The build stage's pip must trust the CA of the machine's TLS-intercepting egress proxy: the host
 # bundle is lent to the build's RUN steps through mounts, so none of it lands in the image.
 set -euo pipefail
@@ -123,7 +124,9 @@ build_with_buildah() {
     podman image exists "$base" || timed make_local_base
   fi
   local mounts=()
-  local ca=${PIP_CERT:-${SSL_CERT_FILE:-}}
+  # The bundle pip is told to use, else the system's (Debian's path; here it holds the proxy's CA,
+  # and CI may run without the variables).
+  local ca=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
   if [ -n "$ca" ] && [ -f "$ca" ]; then
     printf '[global]\ncert = /run/kg-build/ca.crt\n' >"$WORK/pip-build.conf"
     mounts=(--volume "$WORK/pip-build.conf:/etc/pip.conf:ro" --volume "$ca:/run/kg-build/ca.crt:ro")

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from kg_exporter.errors import KgExporterError
 from kg_exporter.identity import ObjectKey, SubgraphKind, encode_segment, workload_subgraph_id
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND
 from kg_exporter.read.metadata import MetadataClient
 from kg_exporter.read.model import Telemetry
 from kg_exporter.sink import Sink
@@ -61,7 +61,7 @@ def _example(
     cluster: str, keys: Iterable[ObjectKey], failed: set[str]
 ) -> tuple[ObjectKey, str] | None:
     for key in keys:
-        if key.kind not in WORKLOAD_KINDS:
+        if key.kind == NODE_KIND:
             continue
         telemetry_id = workload_subgraph_id(cluster, key, telemetry=True)
         if telemetry_id not in failed:

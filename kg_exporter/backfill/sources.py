@@ -1,8 +1,9 @@
 """What a backfill exports: every object that exists now, from manifests or from a cluster.
 
-Cluster listing is the daemon's own (:func:`kg_exporter.watch.cycle.relist` over
-:func:`kg_exporter.watch.targets_for`): the same kinds, namespaces, label selector and paging, so
-a backfill and the daemon always agree on what exists. Objects of kinds that are not exported
+Cluster listing is the daemon's own (API discovery, then :func:`kg_exporter.watch.cycle.relist`
+over each served kind's targets): the same kinds, versions, namespaces, label selector and paging,
+so a backfill and the daemon always agree on what exists; a configured kind the cluster does not
+serve (its CRD is not installed) is a note, not an error. Objects of kinds that are not exported
 (ConfigMaps in a manifest directory) are counted, not rendered. Manifests are read as they are
 rendered, so reading a large directory overlaps with writing it.
 """
@@ -18,16 +19,19 @@ from typing import TYPE_CHECKING, Any
 from kg_exporter import objects as o
 from kg_exporter.errors import ManifestError, RenderError
 from kg_exporter.identity import ObjectKey, SubgraphKind
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import (
+    NODE_KIND,
+    KindRegistry,
+    bundled_registry,
+    is_folded,
+    object_key,
+    registry_for,
+)
 from kg_exporter.manifests import Manifest, read_manifests
-from kg_exporter.render.renderer import workload_key
 from kg_exporter.settings import Settings
 
 if TYPE_CHECKING:  # kubernetes_asyncio is slow to import: only cluster backfills load it
     from kg_exporter.watch import EventType, Target
-
-EXPORTED_KINDS = frozenset({*WORKLOAD_KINDS, NODE_KIND})
-
 
 #: One input item: an object and where it came from, or why some input could not be read.
 Item = tuple[Mapping[str, Any], str] | ManifestError
@@ -46,15 +50,21 @@ class Inventory:
     scope: list[tuple[str, SubgraphKind]] | None = None
     #: How many objects will be exported, when known before reading (a cluster listing).
     size: int | None = None
+    #: The workload kinds in force (the renderer's).
+    kinds: KindRegistry = field(default_factory=bundled_registry)
 
     # What reading found, filled in by objects() as it goes:
     #: exported objects read so far, and the identities of those that have one, in order;
     count: int = 0
+    #: objects read only as part of their owner's workload (not counted above);
+    folded: int = 0
     keys: list[ObjectKey] = field(default_factory=list)
     #: objects of kinds that are not exported, by kind;
     ignored: Counter[str] = field(default_factory=Counter)
     #: input that could not be read, one message each (file and line);
     errors: list[str] = field(default_factory=list)
+    #: what the reader wants the user to know that is not an error (kinds not served);
+    notes: list[str] = field(default_factory=list)
     #: whether every item has been read.
     complete: bool = False
 
@@ -66,39 +76,52 @@ class Inventory:
                 continue
             obj, where = item
             kind = obj.get("kind")
-            if not isinstance(kind, str) or kind not in EXPORTED_KINDS:
+            if not isinstance(kind, str) or (kind not in self.kinds and kind != NODE_KIND):
                 self.ignored[kind if isinstance(kind, str) else "<no kind>"] += 1
                 continue
+            if is_folded(obj, self.kinds):
+                # Part of its owner's workload (a JobSet's Jobs): read, for the owner's sake, but
+                # not exported on its own.
+                self.folded += 1
+                yield obj, where
+                continue
             self.count += 1
-            key = _key(obj)
+            key = _key(obj, self.kinds)
             if key is not None:
                 self.keys.append(key)
             yield obj, where
         self.complete = True
 
 
-def _key(obj: Mapping[str, Any]) -> ObjectKey | None:
+def _key(obj: Mapping[str, Any], kinds: KindRegistry) -> ObjectKey | None:
     if obj.get("kind") == NODE_KIND:
         name = o.name_of(obj)
         return ObjectKey(NODE_KIND, None, name) if name is not None else None
     try:
-        return workload_key(obj)
+        return object_key(obj, kinds)
     except RenderError:
         return None  # no identity: it can only fail to render, which is reported then
 
 
-def from_manifests(paths: Iterable[Path]) -> Inventory:
-    """Every object in the manifest files and directories ``paths``, read lazily."""
+def from_manifests(paths: Iterable[Path], *, kinds: KindRegistry | None = None) -> Inventory:
+    """Every object in the manifest files and directories ``paths``, read lazily; ``kinds``: the
+    workload kinds in force (default: the bundled ones)."""
     paths = list(paths)
 
     def items() -> Iterator[Item]:
         for item in read_manifests(paths):
             yield (item.obj, item.where) if isinstance(item, Manifest) else item
 
-    return Inventory(items(), origin=", ".join(str(p) for p in paths))
+    return Inventory(
+        items(),
+        origin=", ".join(str(p) for p in paths),
+        kinds=kinds if kinds is not None else bundled_registry(),
+    )
 
 
-async def from_cluster(settings: Settings, *, kubeconfig: Path | None = None) -> Inventory:
+async def from_cluster(
+    settings: Settings, *, kubeconfig: Path | None = None, kinds: KindRegistry | None = None
+) -> Inventory:
     """Every watched object in the cluster, listed as the daemon lists it.
 
     Raises :class:`~kg_exporter.errors.WatchError` when the credentials cannot be loaded or the
@@ -106,24 +129,50 @@ async def from_cluster(settings: Settings, *, kubeconfig: Path | None = None) ->
     reached; the caller reports those as connection errors.
     """
     from kg_exporter.runtime.reconcile import stored_prefixes
-    from kg_exporter.watch import open_api_client, targets_for
+    from kg_exporter.watch import NODE_TARGET, open_api_client
     from kg_exporter.watch.cycle import Cursor, relist
+    from kg_exporter.watch.discovery import Discovery
+    from kg_exporter.watch.entry import qualified
+    from kg_exporter.watch.targets import targets_of
 
-    targets = targets_for(settings)
+    registry = kinds if kinds is not None else registry_for(settings)
     listed: list[Item] = []
     collector = _Collector(listed)
+    notes: list[str] = []
+    # Prune scope: what was listed, and the kinds not served (none of their objects exist).
+    scope_targets = [NODE_TARGET]
     api = await open_api_client(kubeconfig, pool_size=4)
     try:
-        for target in targets:
-            await relist(api, target, collector, Cursor(), page_size=settings.daemon.list_page_size)
+        entries = registry.specs()
+        resolved = await Discovery(api).resolve(entries)
+        for entry in entries:
+            served = resolved[entry.kind]
+            version = served.version if served is not None else entry.versions[0]
+            targets = targets_of(entry, version, settings)
+            scope_targets.extend(targets)
+            if served is None:
+                notes.append(
+                    f"{entry.kind} ({qualified(entry)}, versions {', '.join(entry.versions)}) "
+                    "is not served by this cluster: none exported"
+                )
+                continue
+            for target in targets:
+                await relist(
+                    api, target, collector, Cursor(), page_size=settings.daemon.list_page_size
+                )
+        await relist(
+            api, NODE_TARGET, collector, Cursor(), page_size=settings.daemon.list_page_size
+        )
     finally:
         await api.close()
     return Inventory(
         listed,
         origin="the cluster" if kubeconfig is None else f"the cluster of {kubeconfig}",
         # Only what was listed: workloads outside the watched namespaces are not ours to prune.
-        scope=stored_prefixes(settings.cluster_id, targets),
-        size=len(listed),
+        scope=stored_prefixes(settings.cluster_id, scope_targets),
+        size=sum(1 for i in listed if not isinstance(i, ManifestError) and not is_folded(i[0], registry)),
+        notes=notes,
+        kinds=registry,
     )
 
 

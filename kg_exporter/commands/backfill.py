@@ -29,9 +29,11 @@ from kg_exporter.backfill.runner import backfill
 from kg_exporter.backfill.showcase import describe_graph
 from kg_exporter.backfill.sources import Inventory, from_cluster, from_manifests
 from kg_exporter.errors import SettingsError, SinkError, WatchError
+from kg_exporter.kinds import KindRegistry
 from kg_exporter.render.renderer import Renderer
 from kg_exporter.settings import Settings, SinkSettings
-from kg_exporter.sink import Sink, open_sink
+from kg_exporter.sink import BatchingSink, Sink, open_sink
+from kg_exporter.sink.batching import MAX_BATCH
 
 EXIT_USAGE = 2
 
@@ -45,6 +47,8 @@ class BackfillArgs:
     sink: str | None = None
     store: Path | None = None
     concurrency: int = 16
+    #: Subgraphs per batch request (--sink of kind subgraph only); 1: a PUT each.
+    batch: int = 256
     dry_run: bool = False
     out: Path | None = None
     prune: bool = False
@@ -63,6 +67,8 @@ class BackfillArgs:
             return "--dry-run writes files: it takes no --sink or --store"
         if self.concurrency < 1:
             return "--concurrency must be at least 1"
+        if not 1 <= self.batch <= MAX_BATCH:
+            return f"--batch must be from 1 to {MAX_BATCH}"
         return None
 
 
@@ -89,7 +95,7 @@ async def _backfill(
     args: BackfillArgs, settings: Settings, out: TextIO, err: TextIO, progress: Progress
 ) -> int:
     renderer = Renderer(settings)
-    inventory = await _inventory(args, settings, err)
+    inventory = await _inventory(args, settings, renderer.kinds, err)
     if inventory is None:
         return EXIT_USAGE
     try:
@@ -102,7 +108,7 @@ async def _backfill(
             inventory,
             renderer,
             sink,
-            concurrency=args.concurrency,
+            concurrency=_concurrency(args, sink),
             prune_stale=args.prune,
             progress=progress,
         )
@@ -120,11 +126,13 @@ async def _backfill(
     return report.exit_code
 
 
-async def _inventory(args: BackfillArgs, settings: Settings, err: TextIO) -> Inventory | None:
+async def _inventory(
+    args: BackfillArgs, settings: Settings, kinds: KindRegistry, err: TextIO
+) -> Inventory | None:
     if args.manifests is not None:
-        return from_manifests(args.manifests)
+        return from_manifests(args.manifests, kinds=kinds)
     try:
-        return await from_cluster(settings, kubeconfig=args.kubeconfig)
+        inventory = await from_cluster(settings, kubeconfig=args.kubeconfig, kinds=kinds)
     except WatchError as exc:
         print(f"kg-exporter backfill: cannot list the cluster: {exc}", file=err)
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -132,7 +140,18 @@ async def _inventory(args: BackfillArgs, settings: Settings, err: TextIO) -> Inv
         # they mean the API server cannot be reached.
         reason = str(exc) or type(exc).__name__
         print(f"kg-exporter backfill: cannot reach the Kubernetes API: {reason}", file=err)
+    else:
+        for note in inventory.notes:
+            print(f"note: {note}", file=err)
+        return inventory
     return None
+
+
+def _concurrency(args: BackfillArgs, sink: Sink) -> int:
+    """Writes in flight: with batches, enough for two full requests at a time."""
+    if isinstance(sink, BatchingSink):
+        return max(args.concurrency, 2 * args.batch)
+    return args.concurrency
 
 
 def _open(args: BackfillArgs, settings: Settings) -> tuple[Sink, str]:
@@ -143,7 +162,7 @@ def _open(args: BackfillArgs, settings: Settings) -> tuple[Sink, str]:
     if args.sink is not None:
         try:
             sink_settings = SinkSettings.model_validate(
-                {**settings.sink.model_dump(), "url": args.sink}
+                {**settings.sink.model_dump(), "url": args.sink, "batch_max": args.batch}
             )
         except ValidationError as exc:
             raise SettingsError(f"--sink {args.sink!r}: {exc.errors()[0]['msg']}") from exc

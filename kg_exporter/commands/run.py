@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from kg_exporter.glaciation.profile import GlaciationProfile, profile_targets
 from kg_exporter.leader import run_while_leading
 from kg_exporter.leader.kube import elector_for
+from kg_exporter.render.renderer import Renderer
 from kg_exporter.runtime import Daemon, configure_logging
 from kg_exporter.settings import Settings
 from kg_exporter.sink import open_sink
@@ -46,7 +47,8 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     # Every watch holds a connection; lists, the lease and the odd retry need a few more.
-    watches = len(targets_for(settings))
+    renderer = Renderer(settings)  # compiles the kinds once; the daemon shares them
+    watches = len(targets_for(settings, renderer.kinds.specs()))
     if settings.glaciation.enabled:
         watches += len(profile_targets(settings))
     api = await open_api_client(kubeconfig, pool_size=watches + 16)
@@ -54,7 +56,9 @@ async def run_daemon(settings: Settings, *, kubeconfig: Path | None = None) -> i
         sink = open_sink(settings.sink)
         try:
             registry = CollectorRegistry()
-            daemon = Daemon(settings, api=api, sink=sink, registry=registry, serve=False)
+            daemon = Daemon(
+                settings, api=api, sink=sink, registry=registry, renderer=renderer, serve=False
+            )
             health = daemon.health
             work = partial(daemon.run, stop)
             if settings.glaciation.enabled:

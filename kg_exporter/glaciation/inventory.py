@@ -10,6 +10,7 @@ exporter does from its look at the previous snapshot; we know it from the watch 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -38,6 +39,8 @@ class Inventory:
         self._keys: dict[Target, set[str]] = {target: set() for target in targets}
         self._listing: dict[Target, set[str]] = {}
         self._unlisted = set(targets)
+        #: Set once every target has been listed (see :attr:`synced`).
+        self.listed_all = asyncio.Event()
         #: Ended resources not yet in a written snapshot, by id.
         self.ended: dict[str, dict[str, Any]] = {}
 
@@ -61,6 +64,8 @@ class Inventory:
         for key in self._keys[target] - seen:
             self._remove(target, key)
         self._unlisted.discard(target)
+        if not self._unlisted:
+            self.listed_all.set()
 
     def event(self, target: Target, event_type: EventType, obj: Mapping[str, Any]) -> None:
         if event_type is EventType.DELETED:
@@ -77,6 +82,23 @@ class Inventory:
         for entry in ended:
             if self.ended.get(entry["id"]) is entry:
                 del self.ended[entry["id"]]
+
+    def close_missing(self, previous: Mapping[str, str], end: str) -> int:
+        """End what an earlier run's snapshot showed live (id → description) and the cluster no
+        longer has: it ended while nobody watched. How many were ended."""
+        present = set(self.state.nodes)
+        for pod in self.state.pods.values():
+            present.add(pod["id"])
+            present.update(c["id"] for c in pod["containers"])
+        states = {"KubernetesWorkerNode": "Unknown", "Pod": "Unknown", "Container": "terminated"}
+        count = 0
+        for rid, description in previous.items():
+            if rid not in present and rid not in self.ended and description in states:
+                self._end(rid, description, states[description], end)
+                count += 1
+        if count:
+            self._on_change()
+        return count
 
     # -- internals -------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import aiohttp
 from kubernetes_asyncio.client import ApiClient
 from prometheus_client import CollectorRegistry
 
-from kg_exporter.errors import KgExporterError, WatchError
+from kg_exporter.errors import KgExporterError, SinkError, WatchError
 from kg_exporter.glaciation.config import GlaciationSettings
 from kg_exporter.glaciation.inventory import Inventory
 from kg_exporter.glaciation.measurements import load_measurements
@@ -31,15 +31,13 @@ from kg_exporter.glaciation.writer import SnapshotWriter
 from kg_exporter.queue import Backoff as RetryBackoff
 from kg_exporter.read.prometheus import PrometheusClient
 from kg_exporter.settings import Settings, SinkSettings
-from kg_exporter.sink.backoff import Backoff
-from kg_exporter.sink.glaciation_api import GlaciationApi
-from kg_exporter.sink.http import SinkClient, make_http_client
+from kg_exporter.sink.glaciation_api import open_glaciation_api
 from kg_exporter.watch import Target, Watcher
 from kg_exporter.watch.stream import list_page
 
 log = logging.getLogger("kg_exporter.glaciation")
 
-#: (kind, group, plural) of everything the profile watches besides the workload kinds' own.
+#: kind → (API group, resource) of the workload kinds ``glaciation.workload_kinds`` may name.
 _WORKLOADS = {
     "Deployment": ("apps", "deployments"),
     "ReplicaSet": ("apps", "replicasets"),
@@ -50,6 +48,9 @@ _WORKLOADS = {
 
 
 def profile_targets(settings: Settings) -> list[Target]:
+    """Nodes, then pods and the configured workload kinds in each of ``namespaces`` (or all).
+    ``label_selector`` does not apply: the snapshot shows the whole cluster, as the published
+    exporter's does (a pod's node and a node's pods must both be in it)."""
     namespaces: tuple[str | None, ...] = settings.namespaces or (None,)
     kinds = [("Pod", "", "pods")] + [
         (kind, *_WORKLOADS[kind]) for kind in settings.glaciation.workload_kinds
@@ -76,8 +77,9 @@ class GlaciationProfile:
         self._api = api
         self.metrics = GlaciationMetrics(registry)
         self.targets = profile_targets(settings)
+        self._clock = clock
         self.inventory = Inventory(
-            self.targets, self.metrics, now=lambda: end_time(clock()), on_change=self._changed
+            self.targets, self.metrics, now=self._end_time, on_change=self._changed
         )
         config = load_measurements(profile.measurements_file)
         prometheus_url = profile.prometheus_url or settings.prometheus_url
@@ -91,20 +93,12 @@ class GlaciationProfile:
             timeout_seconds=profile.timeout_seconds,
             max_attempts=profile.max_attempts,
         )
-        # Two connections: the service answers one request at a time anyway.
-        client = SinkClient(
-            make_http_client(sink, max_connections=2),
-            backoff=Backoff.from_settings(sink),
-            timeout_seconds=profile.timeout_seconds,
-            owns_client=True,
-            rng=rng,
-            clock=clock,
-        )
         self.writer = SnapshotWriter(
-            GlaciationApi(client, str(profile.url)),
+            open_glaciation_api(sink, rng=rng, clock=clock),
             self.metrics,
             prune_age_seconds=profile.prune_age_seconds if profile.prune else None,
             clock=clock,
+            writer=settings.cluster_id,
         )
         self.snapshotter = Snapshotter(
             self.inventory,
@@ -134,6 +128,9 @@ class GlaciationProfile:
             for target in self.targets
         ]
 
+    def _end_time(self) -> str:
+        return end_time(self._clock())
+
     def _changed(self) -> None:
         self.snapshotter.changed()
 
@@ -148,9 +145,7 @@ class GlaciationProfile:
         watches = {
             asyncio.create_task(w.run(), name=f"glaciation watch {w.target}") for w in self.watchers
         }
-        loop = asyncio.create_task(
-            self.snapshotter.run(lambda: self.inventory.synced), name="snapshots"
-        )
+        loop = asyncio.create_task(self._snapshots(), name="snapshots")
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait(
             {*watches, loop, stopping}, return_when=asyncio.FIRST_COMPLETED
@@ -165,6 +160,28 @@ class GlaciationProfile:
         await self.writer.aclose()
         await self._prometheus.aclose()
         return code
+
+    async def _snapshots(self) -> None:
+        await self.inventory.listed_all.wait()
+        await self._close_ended_while_away()
+        await self.snapshotter.run(lambda: True)
+
+    async def _close_ended_while_away(self) -> None:
+        """Once the whole cluster is listed: what this cluster's newest snapshot in the service
+        shows live and the cluster no longer has ended while no exporter watched; the first
+        snapshot closes it."""
+        base = self.settings.resource_base
+        try:
+            previous = await self.writer.live_resources()
+        except SinkError as exc:
+            log.warning(
+                "cannot read the newest snapshot (%s); what ended meanwhile stays open", exc
+            )
+            return
+        ids = {iri[len(base) :]: d for iri, d in previous.items() if iri.startswith(base)}
+        count = self.inventory.close_missing(ids, self._end_time())
+        if count:
+            log.info("%d nodes, pods or containers ended while no exporter watched", count)
 
     async def _cluster_name(self) -> str:
         """``clusterName`` of kube-system/kubeadm-config, as the published exporter names the

@@ -4,10 +4,11 @@
   its graph ``timestamp:<ms>``, which is what the platform's readers select (``^timestamp:``).
 - **Appended**: every snapshot is a new graph; readers take the newest or a time window. Retention
   is the platform's (its sidecar drops graphs older than 6 h), or, opt-in, ours: we drop our own
-  snapshots older than ``prune_age_seconds``, knowing them from the service's answers (plus one
-  look at start for an earlier run's), never by scanning the store on a write.
-- **No duplicate from a retry**: each snapshot carries one marker triple, ``<urn:kg-exporter:
-  write:<uuid>> a <urn:kg-exporter:SnapshotWrite>``. When a PATCH needed a retry (the first attempt
+  snapshots older than ``prune_age_seconds`` (ours: the marker below names this writer, the
+  cluster), knowing them from the service's answers (plus one look at start for an earlier run's),
+  never by scanning the store on a write; at most ``PRUNE_BATCH`` per write.
+- **No duplicate from a retry**: each snapshot carries one marker, ``<urn:kg-exporter:write:<uuid>>
+  a <urn:kg-exporter:SnapshotWrite> ; <urn:kg-exporter:writer> "<cluster id>"``. When a PATCH needed a retry (the first attempt
   may have landed: it timed out while the service was still parsing), the graphs holding that
   marker are looked up (an index lookup by subject, not a scan) and all but the one the service
   named are dropped, so readers do not keep one state as two snapshots. The service handles
@@ -26,10 +27,15 @@ from typing import Any
 
 from kg_exporter.glaciation.metrics import GlaciationMetrics
 from kg_exporter.sink.glaciation_api import TIMESTAMP_PREFIX, GlaciationApi, timestamp_of
+from kg_exporter.sink.sparql import string_literal
 
 log = logging.getLogger("kg_exporter.glaciation")
 
 WRITE_TYPE = "urn:kg-exporter:SnapshotWrite"
+WRITER = "urn:kg-exporter:writer"
+#: Graphs dropped by one pruning request at most: the service drops them one by one, within the
+#: request's timeout; a backlog (pruning just switched on) goes over the following writes.
+PRUNE_BATCH = 20
 WRITE_PREFIX = "urn:kg-exporter:write:"
 
 
@@ -43,12 +49,14 @@ class SnapshotWriter:
         clock: Callable[[], float] = time.time,
         token: Callable[[], str] = lambda: uuid.uuid4().hex,
         straggler_seconds: float = 60.0,
+        writer: str = "kg-exporter",
     ) -> None:
         self._api = api
         self._metrics = metrics
         self._prune_age = prune_age_seconds
         self._clock = clock
         self._token = token
+        self._writer = writer
         #: Our snapshot graphs still in the store (pruning only), by server timestamp.
         self._ours: dict[str, int] = {}
         self._looked = False
@@ -62,7 +70,10 @@ class SnapshotWriter:
         marker = WRITE_PREFIX + self._token()
         body = {
             "@context": document["@context"],
-            "@graph": [*document["@graph"], {"@id": marker, "@type": WRITE_TYPE}],
+            "@graph": [
+                *document["@graph"],
+                {"@id": marker, "@type": WRITE_TYPE, WRITER: self._writer},
+            ],
         }
         retried = False
 
@@ -110,9 +121,11 @@ class SnapshotWriter:
 
     async def _prune(self, written: str) -> None:
         if not self._looked:
-            # Once per run: snapshots an earlier run wrote (marked as ours) that pruning now owns.
+            # Once per run: snapshots an earlier run of this writer left, which pruning now owns
+            # (by the marker's writer, an index lookup; other clusters' snapshots are not ours).
             found = await self._api.graphs(
-                f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?w a <{WRITE_TYPE}> }} }}",
+                f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?w <{WRITER}> "
+                f"{string_literal(self._writer)} }} }}",
                 what="FIND our snapshots",
             )
             for graph in found:
@@ -125,11 +138,41 @@ class SnapshotWriter:
             self._ours[written] = stamp
         assert self._prune_age is not None
         oldest = (self._clock() - self._prune_age) * 1000
-        old = [graph for graph, stamp in self._ours.items() if stamp < oldest and graph != written]
+        old = sorted(
+            (g for g, stamp in self._ours.items() if stamp < oldest and g != written),
+            key=self._ours.__getitem__,
+        )[:PRUNE_BATCH]
         if old:
             await self._api.drop(old, what=f"DROP {len(old)} snapshots older than the prune age")
             for graph in old:
                 del self._ours[graph]
+
+    async def live_resources(self) -> dict[str, str]:
+        """Nodes, pods and containers that this writer's newest snapshot shows with a status not
+        yet ended: IRI → description. What a restart must close if it is gone now (the published
+        exporter compares with its previous snapshot the same way)."""
+        graphs = await self._api.graphs(
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?w <{WRITER}> "
+            f"{string_literal(self._writer)} }} }}",
+            what="FIND our newest snapshot",
+        )
+        stamped = [(timestamp_of(g), g) for g in graphs if g.startswith(TIMESTAMP_PREFIX)]
+        if not stamped:
+            return {}
+        newest = max((stamp or 0, g) for stamp, g in stamped)[1]
+        rows = await self._api.select(
+            f"""SELECT ?r ?d WHERE {{ GRAPH <{newest}> {{
+                ?r <glc:hasDescription> ?d ; <glc:hasStatus> ?s .
+                VALUES ?d {{ "KubernetesWorkerNode" "Pod" "Container" }}
+                FILTER NOT EXISTS {{ ?s <glc:endTime> ?end }} }} }}""",
+            what="READ our newest snapshot",
+        )
+        found = {}
+        for row in rows:
+            resource, description = row.get("r", {}), row.get("d", {})
+            if resource.get("type") == "uri" and isinstance(description.get("value"), str):
+                found[resource["value"]] = description["value"]
+        return found
 
     async def aclose(self) -> None:
         await self._api.aclose()

@@ -8,6 +8,7 @@ on with the next file: one bad file must not hide a directory of good ones.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,12 +42,29 @@ class Manifest:
 def _files(paths: Iterable[Path]) -> Iterator[Path | ManifestError]:
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
-            yield from found
+            yield from _walk(path)
         elif path.is_file():
             yield path
         else:
             yield ManifestError(f"{path}: no such file or directory")
+
+
+def _walk(root: Path) -> Iterator[Path | ManifestError]:
+    """The manifest files under ``root``, sorted, and an error for each directory that cannot be
+    listed. ``Path.rglob`` skips those without a word, and a backfill that does not know some
+    input was missed would ``--prune`` every workload in it."""
+    found: list[Path | ManifestError] = []
+
+    def unlistable(exc: OSError) -> None:
+        found.append(ManifestError(f"{exc.filename}: cannot list: {exc.strerror or exc}"))
+
+    for directory, subdirectories, names in os.walk(root, onerror=unlistable):
+        subdirectories.sort()
+        base = Path(directory)
+        found.extend(
+            base / name for name in names if name.endswith(SUFFIXES) and (base / name).is_file()
+        )
+    yield from sorted(found, key=lambda item: str(item) if isinstance(item, Path) else "")
 
 
 def _flatten(obj: Any, source: str, line: int) -> Iterator[Manifest | ManifestError]:
@@ -86,6 +104,9 @@ def _read_yaml(text: str, source: str) -> Iterator[Manifest | ManifestError]:
                 problem = getattr(exc, "problem", None) or str(exc)
                 yield ManifestError(f"{where}: not valid YAML: {problem}")
                 return  # the parser cannot resynchronise after an error
+            except RecursionError:
+                yield ManifestError(f"{source}: not valid YAML: nested too deeply")
+                return
             yield from _flatten(data, source, line)
     finally:
         loader.dispose()
@@ -98,6 +119,10 @@ def _read_json(text: str, source: str) -> Iterator[Manifest | ManifestError]:
         yield ManifestError(
             f"{source}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})"
         )
+        return
+    except RecursionError:
+        # Python's parser recurses per level: a file nested ~100,000 deep is not a manifest.
+        yield ManifestError(f"{source}: not valid JSON: nested too deeply")
         return
     yield from _flatten(data, source, 1)
 

@@ -26,22 +26,24 @@ from kg_exporter.identity import (
     node_subgraph_id,
     workload_subgraph_id,
 )
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import KindRegistry, bundled_registry
 from kg_exporter.read.model import Telemetry
 from kg_exporter.read.parse import parse_telemetry
 from kg_exporter.settings import Settings, SinkSettings
 from kg_exporter.sink import Sink, open_sink
-
-_KINDS_BY_ID = {kind.lower(): kind for kind in WORKLOAD_KINDS}
 
 
 class MetadataClient:
     """Typed reads of what the Metadata Service holds. Use as ``async with``, or call
     :meth:`aclose`; the sink is closed with it when the client made it (``connect``)."""
 
-    def __init__(self, sink: Sink, *, owns_sink: bool = False) -> None:
+    def __init__(
+        self, sink: Sink, *, owns_sink: bool = False, kinds: KindRegistry | None = None
+    ) -> None:
         self.sink = sink
         self._owns_sink = owns_sink
+        #: Workload kinds to recognise in subgraph ids (default: the bundled ones).
+        self.kinds = kinds if kinds is not None else bundled_registry()
 
     @classmethod
     def connect(
@@ -106,7 +108,7 @@ class MetadataClient:
         prefix = f"{encode_segment(cluster)}:{SubgraphKind.WORKLOAD_TELEMETRY.value}:"
         keys = []
         for subgraph_id in await self.sink.list(prefix):
-            key = _workload_key(subgraph_id[len(prefix) :])
+            key = _workload_key(subgraph_id[len(prefix) :], self.kinds)
             if key is not None:
                 keys.append(key)
         return keys
@@ -154,11 +156,11 @@ def _component(encoded: str) -> str | None:
     return unquote(encoded)
 
 
-def _workload_key(rest: str) -> ObjectKey | None:
+def _workload_key(rest: str, kinds: KindRegistry) -> ObjectKey | None:
     parts = rest.split(":")
     if len(parts) != 3:
         return None
-    kind = _KINDS_BY_ID.get(unquote(parts[0]))
+    kind = kinds.by_lower(unquote(parts[0]))
     namespace, name = _component(parts[1]), _component(parts[2])
     if kind is None or namespace is None or name is None:
         return None

@@ -6,6 +6,12 @@ is still one JSON string. Templates therefore never write quotes around ``{{ }}`
 ``{% include %}`` (whose output is not a printed value) rather than macros, and only
 :class:`RawJSON`, which no Kubernetes data ever is, passes through unencoded (the ``@context``).
 ``StrictUndefined`` makes a template naming a missing field fail loudly instead of printing nothing.
+
+Templates come from a directory users may override (in ``deploy/``, a ConfigMap), so they render in
+Jinja's sandbox: ``{{ cycler.__init__.__globals__.os.popen('id').read() }}`` in a plain environment
+runs commands with the exporter's service-account and sink tokens; in the sandbox it is a template
+error (``access to attribute '__init__' of 'type' object is unsafe``). Facts are plain dicts, looked
+up as items first, so the sandbox's checks cost the common path nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.runtime import LoopContext
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel
 
 from kg_exporter.identity import Iris
 from kg_exporter.render import promql
@@ -48,16 +57,26 @@ def _finalize(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
-class _Environment(jinja2.Environment):
+class _Environment(SandboxedEnvironment):
     """Looks up ``a.b`` on plain dicts as an item first: facts are dicts, and the default order
-    (attribute, then item) costs an AttributeError per lookup."""
+    (attribute, then item) costs an AttributeError per lookup. Anything else goes through the
+    sandbox's checks."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict:
+        kind = type(obj)
+        if kind is dict:
             try:
                 return obj[attribute]
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
+        if (kind is LoopContext or isinstance(obj, BaseModel)) and not attribute.startswith("_"):
+            # ``loop.last`` and the settings templates read (label names, dashboard uids): a
+            # public attribute of these is plain data, and what it yields is checked again when
+            # used (an attribute of a method, a call), so the sandbox still stands.
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                pass
         return super().getattr(obj, attribute)
 
 
@@ -69,7 +88,7 @@ def _loader(user_dir: Path | None, bundled_dir: Path) -> jinja2.BaseLoader:
 
 def make_environment(
     bundled_dir: Path, user_dir: Path | None = None, globals_: dict[str, Any] | None = None
-) -> jinja2.Environment:
+) -> SandboxedEnvironment:
     env = _Environment(
         loader=_loader(user_dir, bundled_dir),
         undefined=jinja2.StrictUndefined,

@@ -13,19 +13,11 @@ from typing import Any
 
 from kg_exporter import objects as o
 from kg_exporter.identity import Iris, ObjectKey
+from kg_exporter.kinds.data import DATA_ANNOTATION
+from kg_exporter.kinds.extract import EXCLUDED_ANNOTATIONS
 from kg_exporter.render.quantity import as_json_number, parse_quantity
 from kg_exporter.state.lifecycle import Observation, Outcome, Phase
 
-#: Annotations never exported: they copy whole manifests (env values included) or tokens.
-EXCLUDED_ANNOTATIONS = frozenset(
-    {
-        "kubectl.kubernetes.io/last-applied-configuration",
-        "deployment.kubernetes.io/revision-history",
-        "meta.helm.sh/release-values",
-    }
-)
-#: Annotation declaring Data a workload depends on: whitespace- or comma-separated absolute IRIs.
-DATA_ANNOTATION = "kg-exporter.io/data-dependencies"
 #: Annotation naming the application; falls back to the well-known label, then the workload name.
 APP_LABEL = "app.kubernetes.io/name"
 #: Resources we export per container and node; GPUs under their vendor resource names.
@@ -38,8 +30,7 @@ RESOURCE_UNITS = {
     "pods": ("unit:NUM", "pods"),
 }
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
-#: StatefulSet claims are per ordinal; past this many we link the first ones only.
-MAX_CLAIM_ORDINALS = 1000
+__all__ = ["DATA_ANNOTATION", "EXCLUDED_ANNOTATIONS", "Lifecycle", "node_facts", "workload_facts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,111 +77,97 @@ def _key_values(iri: str, section: str, values: Mapping[str, str]) -> list[dict[
     ]
 
 
-def _containers(iri: str, pod_spec: Mapping[str, Any]) -> list[dict[str, Any]]:
-    containers = []
-    for section in ("initContainers", "containers"):
-        for raw in o.sequence(pod_spec.get(section)):
-            container = o.mapping(raw)
-            name = o.text(container.get("name"))
-            if name is None:
-                continue
-            c_iri = Iris.child(iri, "container", name)
-            resources = o.mapping(container.get("resources"))
-            containers.append(
-                {
-                    "iri": c_iri,
-                    "name": name,
-                    "init": section == "initContainers",
-                    "image": o.text(container.get("image")),
-                    "resources": _resources(c_iri, "requests", o.mapping(resources.get("requests")))
-                    + _resources(c_iri, "limits", o.mapping(resources.get("limits"))),
-                }
-            )
-    return containers
+def _containers(
+    iri: str, containers: Sequence[Mapping[str, Any]], prefix: str | None = None
+) -> list[dict[str, Any]]:
+    out = []
+    for container in containers:
+        name = container["name"]
+        group = container.get("group")
+        if prefix is not None:
+            group = f"{prefix}/{group}" if group else prefix
+        c_iri = Iris.child(iri, "container", *((group,) if group else ()), name)
+        out.append(
+            {
+                "iri": c_iri,
+                "name": name,
+                "group": group,
+                "init": container["init"],
+                "image": container["image"],
+                "resources": _resources(c_iri, "requests", container.get("requests", {}))
+                + _resources(c_iri, "limits", container.get("limits", {})),
+            }
+        )
+    return out
 
 
-def _claims(obj: Mapping[str, Any], pod_spec: Mapping[str, Any], namespace: str) -> list[str]:
+def _claims(projection: Mapping[str, Any]) -> set[str]:
     """Names of the PersistentVolumeClaims a workload's pods mount (never secret volumes)."""
-    names: set[str] = set()
-    for raw in o.sequence(pod_spec.get("volumes")):
-        claim = o.text(o.mapping(o.mapping(raw).get("persistentVolumeClaim")).get("claimName"))
-        if claim is not None:
-            names.add(claim)
-    spec = o.mapping(obj.get("spec"))
-    workload_name = o.name_of(obj) or ""
-    replicas = o.integer(spec.get("replicas"))
-    count = min(max(replicas if replicas is not None else 1, 0), MAX_CLAIM_ORDINALS)
-    for raw in o.sequence(spec.get("volumeClaimTemplates")):
-        template = o.text(o.metadata(o.mapping(raw)).get("name"))
-        if template is not None:
-            # A StatefulSet's pod N mounts the claim <template>-<statefulset>-<N>.
-            names.update(f"{template}-{workload_name}-{i}" for i in range(count))
-    return sorted(names)
-
-
-def _declared_data(annotations: Mapping[str, str]) -> list[str]:
-    raw = annotations.get(DATA_ANNOTATION, "")
-    iris = []
-    for token in raw.replace(",", " ").split():
-        scheme, sep, rest = token.partition(":")
-        # Only absolute IRIs without characters IRIs may not hold; the rest are ignored.
-        if (
-            sep
-            and scheme.isascii()
-            and scheme[:1].isalpha()
-            and rest
-            and not any(c in token for c in '<>"{}|\\^`')
-        ):
-            iris.append(token)
-    return sorted(set(iris))
-
-
-def pod_spec_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return o.mapping(o.mapping(o.mapping(obj.get("spec")).get("template")).get("spec"))
+    names = set(projection["claims"])
+    for prefix, count in projection["claim_sets"]:
+        names.update(f"{prefix}-{i}" for i in range(count))
+    return names
 
 
 def workload_facts(
-    obj: Mapping[str, Any], key: ObjectKey, iris: Iris, lifecycle: Lifecycle
+    projection: Mapping[str, Any],
+    iris: Iris,
+    lifecycle: Lifecycle,
+    *,
+    class_iri: str,
+    inherited: Sequence[Mapping[str, Any]] = (),
+    part_of: str | None = None,
 ) -> dict[str, Any]:
-    """The ``workload`` variable of the workload and workload-telemetry templates."""
-    meta = o.metadata(obj)
-    labels = o.string_map(meta.get("labels"))
-    annotations = {
-        k: v for k, v in o.string_map(meta.get("annotations")).items()
-        if k not in EXCLUDED_ANNOTATIONS
-    }  # fmt: skip
+    """The ``workload`` variable of the workload and workload-telemetry templates, from a
+    projection (:func:`kg_exporter.kinds.extract`) and those of the children whose pods are its
+    own (``inherited``; their containers are told apart by the child's name)."""
+    key = ObjectKey(projection["kind"], projection["namespace"], projection["name"])
     iri = iris.workload(key)
-    pod_spec = pod_spec_of(obj)
     namespace = key.namespace or "default"
-    containers = _containers(iri, pod_spec)
+    labels = projection["labels"]
+    containers = _containers(iri, projection["containers"])
+    claims = _claims(projection)
+    uses, produces = set(projection["uses"]), set(projection["produces"])
+    pods = [projection["pods"]]
+    node = projection["node"]
+    for child in inherited:
+        prefix = None if child["name"] == key.name else child["name"]
+        containers += _containers(iri, child["containers"], prefix)
+        claims |= _claims(child)
+        uses.update(child["uses"])
+        produces.update(child["produces"])
+        pods.append(child["pods"])
+        node = node or child["node"]
     gpus = any(
         r["resource"] in GPU_RESOURCES and (r["amount"] or 0) > 0
         for c in containers
         for r in c["resources"]
     )
-    node_name = o.text(pod_spec.get("nodeName"))
-    claims = [
-        {"iri": iris.pvc(namespace, claim), "name": claim}
-        for claim in _claims(obj, pod_spec, namespace)
-    ]
-    declared = _declared_data(o.string_map(meta.get("annotations")))
+    claim_facts = [{"iri": iris.pvc(namespace, claim), "name": claim} for claim in sorted(claims)]
+    artifacts = sorted(i for i in uses | produces if i.startswith("oci://"))
+    unique_pods = list(dict.fromkeys(pods))
     return {
         "iri": iri,
         "kind": key.kind,
+        "type_iri": class_iri,
         "name": key.name,
         "namespace": namespace,
-        "uid": o.text(meta.get("uid")),
-        "created_at": o.timestamp(meta.get("creationTimestamp")),
+        "uid": projection["uid"],
+        "created_at": projection["created"],
         "app_name": labels.get(APP_LABEL) or key.name,
-        "replicas": o.integer(o.mapping(obj.get("spec")).get("replicas")),
+        "replicas": projection["replicas"],
         "labels": _key_values(iri, "label", labels),
-        "annotations": _key_values(iri, "annotation", annotations),
+        "annotations": _key_values(iri, "annotation", projection["annotations"]),
         "containers": containers,
         "images": sorted({c["image"] for c in containers if c["image"]}),
         "has_gpu": gpus,
-        "nodes": [iris.node(node_name)] if node_name else [],
-        "claims": claims,
-        "depends_on": [c["iri"] for c in claims] + declared,
+        "nodes": [iris.node(node)] if node else [],
+        "claims": claim_facts,
+        "depends_on": [c["iri"] for c in claim_facts] + sorted(uses),
+        "produces": sorted(produces),
+        "artifacts": artifacts,
+        "part_of": [part_of] if part_of else [],
+        "pod_regex": unique_pods[0] if len(unique_pods) == 1 else "(?:" + "|".join(unique_pods) + ")",
         "status": {
             "iri": Iris.child(iri, "status"),
             "phase": lifecycle.phase.value,

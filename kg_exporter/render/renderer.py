@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import quote_plus
 
 import jinja2
+import orjson
 
 from kg_exporter import objects as o
 from kg_exporter import resources
@@ -27,7 +28,7 @@ from kg_exporter.identity import (
     node_subgraph_id,
     workload_subgraph_id,
 )
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND, KindRegistry, extract, registry_for
 from kg_exporter.render.environment import RawJSON, make_environment
 from kg_exporter.render.facts import Lifecycle, node_facts, workload_facts
 from kg_exporter.render.promql import escape_regex
@@ -45,17 +46,6 @@ class Subgraph:
     document: dict[str, Any]
 
 
-def workload_key(obj: Mapping[str, Any]) -> ObjectKey:
-    """The identity of a Deployment/StatefulSet/Job; :class:`RenderError` if it has none."""
-    kind = obj.get("kind")
-    if not isinstance(kind, str) or kind not in WORKLOAD_KINDS:
-        raise RenderError(f"not a workload kind: {kind!r} (known: {', '.join(WORKLOAD_KINDS)})")
-    name = o.name_of(obj)
-    if name is None:
-        raise RenderError(f"{kind} without metadata.name")
-    return ObjectKey(kind, o.namespace_of(obj), name)
-
-
 def _url(value: object) -> str:
     return str(value).rstrip("/")
 
@@ -63,8 +53,10 @@ def _url(value: object) -> str:
 class Renderer:
     """Renders the six subgraph kinds for one cluster's settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, kinds: KindRegistry | None = None) -> None:
         self.settings = settings
+        #: The workload kinds, built from ``settings`` unless given (compiled once, shared).
+        self.kinds = kinds if kinds is not None else registry_for(settings)
         self.iris = Iris(settings.iri_base, settings.cluster_id)
         gnode_iri = self.iris.glaciation_node(settings.glaciation_node_id)
         grafana = _url(settings.grafana_url)
@@ -104,7 +96,13 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise RenderError(f"template {template.name}: {_describe_template_error(exc)}") from exc
         try:
-            document = json.loads(text)
+            # orjson parses our own output in half the time json does (measured: bench/render.py);
+            # it refuses integers beyond 64 bits, which json then reads.
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            document = None
+        try:
+            document = json.loads(text) if document is None else document
         except json.JSONDecodeError as exc:
             # Only a template with literal JSON mistakes gets here: printed values are encoded.
             raise RenderError(
@@ -118,18 +116,45 @@ class Renderer:
     def workload(
         self, obj: Mapping[str, Any], *, lifecycle: Lifecycle | None = None
     ) -> tuple[Subgraph, Subgraph]:
-        """The workload and workload-telemetry subgraphs of a Deployment/StatefulSet/Job.
+        """The workload and workload-telemetry subgraphs of an object of a configured kind.
 
         ``lifecycle`` is what the daemon observed; without it the object's own status decides.
         """
-        key = workload_key(obj)
-        spec = WORKLOAD_KINDS[key.kind]
+        extracted = extract(obj, self.kinds)
         if lifecycle is None:
-            lifecycle = Lifecycle.from_observation(spec.observe(obj))
-        facts = workload_facts(obj, key, self.iris, lifecycle)
-        facts["type_iri"] = spec.type_iri
-        facts["pod_regex"] = escape_regex(facts["name"]) + spec.pod_suffix
+            lifecycle = Lifecycle.from_observation(extracted.observation)
+        return self.workload_from(extracted.facts, lifecycle)
+
+    def workload_from(
+        self,
+        projection: Mapping[str, Any],
+        lifecycle: Lifecycle,
+        *,
+        inherited: Sequence[Mapping[str, Any]] = (),
+    ) -> tuple[Subgraph, Subgraph]:
+        """The two subgraphs from a projection (:func:`kg_exporter.kinds.extract`) and those of
+        the children whose pods are this workload's (``inherited``)."""
+        spec = self.kinds.get(projection["kind"])
+        if spec is None:
+            raise RenderError(f"kind {projection['kind']!r} is no longer configured")
+        part_of = None
+        owner = projection.get("owner")
+        if owner is not None:
+            owner_spec = self.kinds.get(owner[0])
+            rule = owner_spec.child(spec.kind) if owner_spec is not None else None
+            if owner_spec is not None and rule is not None and rule.export:
+                namespace = projection["namespace"] if owner_spec.namespaced else None
+                part_of = self.iris.workload(ObjectKey(owner[0], namespace, owner[1]))
+        facts = workload_facts(
+            projection,
+            self.iris,
+            lifecycle,
+            class_iri=spec.class_iri,
+            inherited=inherited,
+            part_of=part_of,
+        )
         facts["telemetry_iri"] = Iris.child(facts["iri"], "telemetry")
+        key = ObjectKey(projection["kind"], projection["namespace"], projection["name"])
         cluster = self.settings.cluster_id
         return (
             self._render(SubgraphKind.WORKLOAD, workload_subgraph_id(cluster, key), workload=facts),

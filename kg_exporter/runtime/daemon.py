@@ -15,14 +15,14 @@ import contextlib
 import gc
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 
 from kubernetes_asyncio.client import ApiClient
 from prometheus_client import CollectorRegistry
 
 from kg_exporter.identity import SubgraphKind, encode_segment
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND
 from kg_exporter.metrics import DaemonMetrics
 from kg_exporter.queue import Backoff, KeyBackoff, Workers, WorkQueue
 from kg_exporter.render.renderer import Renderer
@@ -40,7 +40,6 @@ from kg_exporter.state.nodes import NodeTable
 from kg_exporter.state.workloads import WorkloadTable
 from kg_exporter.watch import NODE_TARGET, ApiStatusError, Target, Watcher, targets_for
 from kg_exporter.watch.discovery import Discovery
-from kg_exporter.watch.entry import KindEntry
 
 log = logging.getLogger("kg_exporter.runtime")
 
@@ -57,7 +56,6 @@ class Daemon:
         rng: Callable[[], float] = random.random,
         renderer: Renderer | None = None,
         serve: bool = True,
-        kinds: Sequence[KindEntry] | None = None,
     ) -> None:
         self.settings = settings
         self._serve = serve
@@ -69,15 +67,16 @@ class Daemon:
             return rfc3339(clock.now())
 
         self.sink = sink
+        # The kinds are compiled once, here, and shared by everything that needs them.
+        renderer = renderer if renderer is not None else Renderer(settings)
+        self.kinds = renderer.kinds
         self.metrics = DaemonMetrics(registry if registry is not None else CollectorRegistry())
         self.health = Health(clock.monotonic)
-        self.workloads = WorkloadTable(now, reconciled=False)
+        self.workloads = WorkloadTable(now, self.kinds, reconciled=False)
         self.nodes = NodeTable(now)
         self.queue: WorkQueue[WorkKey] = WorkQueue()
-        #: The configured kinds; which of them are watched, at which version, is up to discovery.
-        self.kinds: list[KindEntry] = list(WORKLOAD_KINDS.values() if kinds is None else kinds)
         #: Every configured target (at each kind's preferred version), nodes included.
-        self.targets: list[Target] = targets_for(settings, self.kinds)
+        self.targets: list[Target] = targets_for(settings, self.kinds.specs())
         self.dispatcher = Dispatcher(
             self.workloads,
             self.nodes,
@@ -87,7 +86,7 @@ class Daemon:
             glaciation=glaciation_key(settings.glaciation_node_id),
         )
         self.writer = Writer(
-            renderer if renderer is not None else Renderer(settings),
+            renderer,
             sink,
             self.workloads,
             self.nodes,
@@ -133,7 +132,7 @@ class Daemon:
             )
 
         self.watches = KindWatches(
-            self.kinds,
+            self.kinds.specs(),
             settings,
             self.dispatcher,
             self.metrics,
@@ -151,7 +150,7 @@ class Daemon:
     def _observe(self) -> None:
         metrics, queue = self.metrics, self.queue
         metrics.watch_queue(lambda: len(queue), lambda: queue.waiting, lambda: queue.processing)
-        for kind in {entry.kind for entry in self.kinds}:
+        for kind in self.kinds:
             metrics.tracked.labels(kind).set_function(partial(self._count, kind))
         metrics.tracked.labels(NODE_KIND).set_function(lambda: float(len(self.nodes)))
         metrics.ready.set_function(lambda: 1.0 if self.health.ready else 0.0)

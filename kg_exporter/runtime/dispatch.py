@@ -22,10 +22,9 @@ from typing import Any
 
 from kg_exporter.errors import RenderError
 from kg_exporter.identity import ObjectKey
-from kg_exporter.kinds import NODE_KIND
+from kg_exporter.kinds import NODE_KIND, object_key
 from kg_exporter.metrics import DaemonMetrics
 from kg_exporter.queue import WorkQueue
-from kg_exporter.render.renderer import workload_key
 from kg_exporter.runtime.keys import WorkKey
 from kg_exporter.state.nodes import NodeRelist, NodeTable
 from kg_exporter.state.workloads import Change, Relist, Scope, WorkloadTable
@@ -128,7 +127,9 @@ class Dispatcher:
             else:
                 # The first listing's keys are queued by the reconciliation, which learns first
                 # which of them the Metadata Service already holds.
-                self._changed(relist.add(obj), queue=scope_of(target) not in self._unlisted)
+                queue = scope_of(target) not in self._unlisted
+                self._changed(relist.add(obj), queue=queue)
+                self._owners_changed(queue=queue)
         except RenderError as exc:
             log.warning("ignoring a listed %s: %s", target.kind, exc)
 
@@ -149,6 +150,7 @@ class Dispatcher:
             vanished = relist.finish()
             for change in relist.changes[handled:]:
                 self._changed(change)
+            self._owners_changed()
             if vanished:
                 shown = ", ".join(str(k) for k in vanished[:10])
                 more = f" and {len(vanished) - 10} more" if len(vanished) > 10 else ""
@@ -174,9 +176,11 @@ class Dispatcher:
             if target.kind == NODE_KIND:
                 self._node_event(event_type, obj)
             elif event_type is EventType.DELETED:
-                self._changed(self.workloads.delete(workload_key(obj), obj))
+                self._changed(self.workloads.delete(object_key(obj, self.workloads.kinds), obj))
+                self._owners_changed()
             else:
                 self._changed(self.workloads.apply(obj))
+                self._owners_changed()
         except RenderError as exc:
             log.warning("ignoring a %s %s event: %s", event_type.value, target.kind, exc)
 
@@ -196,6 +200,10 @@ class Dispatcher:
         self._queue.add(ObjectKey(NODE_KIND, None, name))
         if NODE_KIND not in {s.kind for s in self._pending_sync}:
             self._queue.add(self._glaciation)
+
+    def _owners_changed(self, *, queue: bool = True) -> None:
+        for change in self.workloads.owner_changes():
+            self._changed(change, queue=queue)
 
     def _changed(self, change: Change | None, *, queue: bool = True) -> None:
         if change is None or change.after is None:

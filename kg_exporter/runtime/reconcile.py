@@ -53,7 +53,8 @@ def stored_prefixes(cluster: str, targets: Iterable[Target]) -> list[tuple[str, 
 
 
 def tracked_ids(cluster: str, workloads: WorkloadTable, nodes: NodeTable) -> set[str]:
-    ids = {workload_subgraph_id(cluster, key) for key in workloads}
+    # Folded children (a JobSet's Jobs) are not written on their own: a stored id of one is stale.
+    ids = {workload_subgraph_id(cluster, key) for key in workloads.exported()}
     ids.update(node_subgraph_id(cluster, name) for name in nodes)
     return ids
 

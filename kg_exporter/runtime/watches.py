@@ -90,6 +90,11 @@ class KindWatches:
         return list(self._tasks.values())
 
     async def run(self) -> None:
+        # Each run starts from nothing (a daemon run again after losing and regaining the lease).
+        self.watched.clear()
+        self._misfits.clear()
+        self._forbidden.clear()
+        self._lost.clear()
         try:
             for target in self._fixed:
                 self._start(target)

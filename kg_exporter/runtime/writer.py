@@ -83,13 +83,16 @@ class Writer:
         ended = record.ended
         if ended is not None:
             log.info("%s was re-created: recording the previous instance's stop first", key)
-            previous = self._renderer.workload(decode(ended.projection), lifecycle=ended.lifecycle)
+            previous = self._renderer.workload_from(decode(ended.projection), ended.lifecycle)
             await self._put_all(previous)
             self._workloads.ended_written(key, record, ended)
         if record.graph is None or not record.needs_write:
             return
         desired, uid = record.graph, record.uid
-        subgraphs = self._renderer.workload(decode(record.projection), lifecycle=desired)
+        inherited = [decode(p) for p in self._workloads.inherited(key)]
+        subgraphs = self._renderer.workload_from(
+            decode(record.projection), desired, inherited=inherited
+        )
         await self._put_all(subgraphs)
         self._workloads.mark_written(key, record, desired, uid=uid)
 
@@ -123,7 +126,7 @@ class Writer:
             stored,
             uid=record.uid,
             desired=record.graph,
-            kind=key.kind,
+            clock_timed=self._workloads.kinds[key.kind].clock_timed,
             exists=record.exists,
             now=self._now(),
         )
@@ -143,7 +146,7 @@ class Writer:
         document = await self._get(orphan.subgraph_id)
         if document is None:
             return
-        key = described_key(document)
+        key = described_key(document, self._workloads.kinds)
         if key is not None and self._handed_over(key):
             return
         stopped = mark_stopped(document, self._now())
@@ -170,7 +173,7 @@ class Writer:
             node = self._nodes.get(key.name)
             return node is not None and node.present
         record = self._workloads.get(key)
-        return record is not None and record.exists
+        return record is not None and record.exists and not record.folded
 
     async def _get(self, subgraph_id: str) -> dict[str, object] | None:
         try:

@@ -1,4 +1,5 @@
-"""The reference Metadata Service as an aiohttp application: the ``/subgraph`` API of contracts.md,
+"""The reference Metadata Service as an aiohttp application: the ``/subgraph`` API of contracts.md
+(and ``POST /subgraph``, many subgraphs per request: :mod:`kg_exporter.service.batch`),
 ``/sparql`` over the union of all subgraphs, ``/metrics`` and ``/healthz``.
 
 Checks run cheapest first and before anything is read or written: token (401), id (400), media type
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import logging
 import threading
@@ -40,15 +40,27 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kg_exporter.errors import SinkError
 from kg_exporter.resources import context as product_context
+from kg_exporter.service.batch import (
+    NDJSON,
+    Entry,
+    Refused,
+    parse_bodies,
+    read_batch,
+    refusal,
+    results_body,
+)
+from kg_exporter.service.batch import digest as batch_digest
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.metrics import ServiceMetrics
 from kg_exporter.service.nesting import json_too_deep, sparql_too_deep
 from kg_exporter.service.snapshots import DIRECTORY as SNAPSHOTS_DIRECTORY
 from kg_exporter.service.snapshots import Snapshots
-from kg_exporter.service.store import PutResult, SubgraphStore
+from kg_exporter.service.store import PutResult, Statements, SubgraphStore
 from kg_exporter.service.validation import (
     BadRequest,
     check_content_type,
+    checked_statements,
+    in_process,
     subgraph_id_from_segment,
 )
 from kg_exporter.service.worker import PARSE, QUERY
@@ -102,6 +114,7 @@ def create_app(
         client_max_size=limits.max_body_bytes, middlewares=[service.observe, service.authorize]
     )
     app.router.add_get("/subgraph", service.list_ids)
+    app.router.add_post("/subgraph", service.batch)
     app.router.add_route("*", "/subgraph/{id:.*}", service.subgraph, name="subgraph")
     app.router.add_route("GET", "/sparql", service.sparql)
     app.router.add_route("POST", "/sparql", service.sparql)
@@ -211,34 +224,26 @@ class _Service:
         self, request: web.Request, subgraph_id: str, *, create_only: bool
     ) -> web.StreamResponse:
         check_content_type(request.content_type.lower())
-        length = request.content_length
-        if length is not None and length > self.max_body_bytes:
-            raise _too_large(self.max_body_bytes)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            raise _too_large(self.max_body_bytes) from exc
-        digest = hashlib.blake2b(body, digest_size=16).digest()
+        body = await self._body(request)
+        digest = batch_digest(body)
         if not create_only and self.store.unchanged(subgraph_id, digest):
             # The very bytes last written here: validated then, so nothing to parse or write.
             return _unchanged()
-        if json_too_deep(body, self.limits.max_json_depth):
-            # Also checked in the worker; refused here, it does not cost a round trip.
-            raise BadRequest(
-                400,
-                "body nested too deeply",
-                f"arrays and objects nest more than {self.limits.max_json_depth} deep",
+        self._check_depth(body)
+        if in_process(body, self.limits):
+            statements, count = checked_statements(body, self.limits, self.compactor)
+        else:
+            answer, statements = await self.parsers.call(
+                {"op": PARSE}, body, seconds=self.limits.parse_seconds
             )
-        answer, statements = await self.parsers.call(
-            {"op": PARSE}, body, seconds=self.limits.parse_seconds
-        )
-        if not answer.get("ok"):
-            raise _refused(answer)
+            if not answer.get("ok"):
+                raise refusal(answer)
+            count = int(answer["triples"])
         result = await self._write_call(
             lambda: self.store.put_statements(
                 subgraph_id, statements, create_only=create_only, body_digest=digest
             ),
-            large=int(answer["triples"]) > LARGE_WRITE_TRIPLES,
+            large=count > LARGE_WRITE_TRIPLES,
         )
         if result is PutResult.CONFLICT:
             raise BadRequest(
@@ -250,6 +255,59 @@ class _Service:
         if result is PutResult.UNCHANGED:
             return _unchanged()
         return web.Response(status=204)
+
+    def _check_depth(self, body: bytes) -> None:
+        if json_too_deep(body, self.limits.max_json_depth):
+            # Also checked in the worker; refused here, it does not cost a round trip.
+            raise BadRequest(
+                400,
+                "body nested too deeply",
+                f"arrays and objects nest more than {self.limits.max_json_depth} deep",
+            )
+
+    async def _body(self, request: web.Request) -> bytes:
+        length = request.content_length
+        if length is not None and length > self.max_body_bytes:
+            raise _too_large(self.max_body_bytes)
+        return await _read_body(request, self.limits)
+
+    async def batch(self, request: web.Request) -> web.StreamResponse:
+        """``POST /subgraph``: see :mod:`kg_exporter.service.batch`. Each document goes through
+        the checks and limits of a PUT body, in the parse workers."""
+        if request.content_type.lower() != NDJSON:
+            raise BadRequest(
+                415,
+                "unsupported content type",
+                f'send {NDJSON}, one {{"id": ..., "document": ...}} per line',
+            )
+        lines = read_batch(await self._body(request))
+        results: list[dict[str, Any]] = []
+        parse: list[tuple[int, Entry]] = []
+        for line in lines:
+            if isinstance(line, Refused):
+                results.append(line.result())
+            elif self.store.unchanged(line.subgraph_id, line.digest):
+                results.append({"id": line.subgraph_id, "status": 204, "unchanged": True})
+            else:
+                # Depth and every other check in the workers: the event loop, serving the whole
+                # batch, stays free for the next one.
+                parse.append((len(results), line))
+                results.append({"id": line.subgraph_id})
+        parsed = await parse_bodies(self.parsers, [entry.body for _, entry in parse], self.limits)
+        writes: list[Statements] = []
+        written: list[int] = []
+        for (index, entry), outcome in zip(parse, parsed, strict=True):
+            if isinstance(outcome, BadRequest):
+                results[index] = Refused(entry.subgraph_id, outcome).result()
+            else:
+                written.append(index)
+                writes.append(Statements(entry.subgraph_id, outcome, entry.digest))
+        if writes:
+            # A thread: a bulk load takes long enough to be felt, and releases the GIL.
+            outcomes = await asyncio.to_thread(self.store.put_many, writes)
+            for index, result in zip(written, outcomes, strict=True):
+                results[index].update(_BATCH_RESULTS[result])
+        return web.Response(body=results_body(results), content_type="application/json")
 
     async def _read(self, subgraph_id: str) -> web.StreamResponse:
         triples = self.store.get(subgraph_id)
@@ -275,7 +333,7 @@ class _Service:
     # -- /sparql -------------------------------------------------------------------------------
 
     async def sparql(self, request: web.Request) -> web.StreamResponse:
-        query = await _sparql_text(request, self.limits.max_query_bytes)
+        query = await _sparql_text(request, self.limits)
         if sparql_too_deep(query, self.limits.max_query_depth):
             raise BadRequest(
                 400,
@@ -295,7 +353,7 @@ class _Service:
         except OSError as exc:
             raise BadRequest(503, "cannot snapshot the store", str(exc)) from exc
         if not header.get("ok"):
-            raise _refused(header)
+            raise refusal(header)
         return web.Response(body=body, content_type=str(header["content_type"]))
 
     # -- operations ----------------------------------------------------------------------------
@@ -322,12 +380,14 @@ class _Unauthorized(BadRequest):
     pass
 
 
-async def _sparql_text(request: web.Request, limit: int) -> str:
+async def _sparql_text(request: web.Request, limits: Limits) -> str:
+    limit = limits.max_query_bytes
     if request.method == "GET":
         query = request.query.get("query")
     elif request.content_type == "application/sparql-query":
-        query = await request.text()
+        query = (await _read_body(request, limits)).decode("utf-8", "replace")
     elif request.content_type == "application/x-www-form-urlencoded":
+        await _read_body(request, limits)  # within the time limit; post() then parses it
         query = (await request.post()).get("query")  # type: ignore[assignment]
     else:
         raise BadRequest(
@@ -342,8 +402,17 @@ async def _sparql_text(request: web.Request, limit: int) -> str:
     return query
 
 
-def _refused(answer: Mapping[str, Any]) -> BadRequest:
-    return BadRequest(int(answer["status"]), str(answer["error"]), answer.get("detail"))
+async def _read_body(request: web.Request, limits: Limits) -> bytes:
+    """The whole body, within ``limits.body_seconds`` and ``limits.max_body_bytes``."""
+    try:
+        async with asyncio.timeout(limits.body_seconds):
+            return await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise _too_large(limits.max_body_bytes) from exc
+    except TimeoutError:
+        raise BadRequest(
+            408, "body too slow", f"the body did not arrive within {limits.body_seconds:g} s"
+        ) from None
 
 
 async def run_in_daemon_thread(call: Callable[[], _T]) -> _T:
@@ -380,6 +449,13 @@ def _route(request: web.Request) -> str:
     return SUBGRAPH_ROUTE if info.name == "subgraph" else info.canonical
 
 
+_BATCH_RESULTS: dict[PutResult, dict[str, Any]] = {
+    PutResult.CREATED: {"status": 201},
+    PutResult.REPLACED: {"status": 204},
+    PutResult.UNCHANGED: {"status": 204, "unchanged": True},
+}
+
+
 def _unchanged() -> web.Response:
     # Still 204 as the contract says; the header lets a client that cares (backfill's summary)
     # tell "already so" from "replaced", and one that does not ignores it.
@@ -405,7 +481,7 @@ def _json(value: Any, *, status: int = 200, content_type: str = "application/jso
 
 def _error(exc: BadRequest, headers: Mapping[str, str] | None = None) -> web.Response:
     response = _json(exc.body(), status=exc.status)
-    if exc.status == 413:
+    if exc.status in (408, 413):
         # The rest of the body is not wanted: close rather than keep reading it for keep-alive.
         response.force_close()
     if isinstance(exc, _Unauthorized):

@@ -49,8 +49,14 @@ class Limits:
     #: request holds one while the other goes on serving.
     parse_workers: int = 2
     query_workers: int = 2
-    #: Longest a request may wait for a free worker before 503 (with Retry-After), seconds.
+    #: Longest a request may wait for a free worker before 503, seconds.
     queue_seconds: float = 10.0
+    #: Longest a connection may take to send a request's headers (and longest it may stay idle
+    #: between requests), seconds; then it is closed. A client trickling headers byte by byte
+    #: otherwise holds its connection forever.
+    header_seconds: float = 15.0
+    #: Longest a request's body may take to arrive, seconds (408).
+    body_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 
-# A JSON string (skipped whole, escapes included), or one bracket.
-_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+# A JSON string, escapes included: it may hold brackets that do not nest.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_JSON_OPEN = frozenset(b"[{")
 
 # SPARQL: long and short strings, an IRIREF (no spaces: ``<`` before a space is an operator), a
 # comment, or one bracket. Brackets inside IRIs are kept out of the count, but an IRI cannot hold
@@ -39,15 +41,18 @@ _CLOSE = frozenset("})]")
 def json_too_deep(body: bytes, limit: int) -> bool:
     """Whether arrays and objects in ``body`` nest more than ``limit`` deep."""
     if body.count(b"[") + body.count(b"{") <= limit:
-        return False  # cannot nest deeper than it has brackets: most bodies stop here
+        return False  # cannot nest deeper than it has brackets: small bodies stop here
+    # Strings out (in native code), then everything but brackets: what is left is the few
+    # brackets a counter must follow. The same tokens a scan match by match would see, at a
+    # fifth of the cost for a typical 3 KB subgraph (which has more brackets than the limit).
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     depth = 0
-    for match in _JSON_TOKENS.finditer(body):
-        token = match.group()
-        if token in (b"[", b"{"):
+    for byte in brackets:
+        if byte in _JSON_OPEN:
             depth += 1
             if depth > limit:
                 return True
-        elif token in (b"]", b"}"):
+        else:
             depth = max(depth - 1, 0)
     return False
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from kg_exporter.errors import SettingsError
+from kg_exporter.httpserver_log import quiet_bad_requests
 from kg_exporter.service.app import create_app
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.store import SubgraphStore
@@ -99,8 +100,19 @@ async def _serve(
     sock = _listen(host, port)
     # Requests under way get this long to finish on SIGTERM (writes take milliseconds; queries and
     # parses are ended at once by stopping their workers), well within a pod's 30 s grace period.
+    # aiohttp closes a connection whose request headers have not all arrived when its keep-alive
+    # timer runs out (it starts when the connection opens): that timer is the header timeout.
+    quiet_bad_requests()
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+        keepalive_timeout=limits.header_seconds,
+        # A client that hangs up abandons its request: the handler is cancelled, which stops the
+        # worker running its query or parse at once (see workers.py) instead of at its time
+        # limit. A write is never cut in half by it: the store write itself has no await.
+        handler_cancellation=True,
     )
     await runner.setup()
     stopped = asyncio.Event()

@@ -29,6 +29,7 @@ lexical forms stay correct because ``DELETE DATA`` matches by that same value.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import zlib
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, cast
 import pyoxigraph as ox
 
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
+from kg_exporter.ntriples import in_graph
 from kg_exporter.service.limits import Limits
 
 if TYPE_CHECKING:
@@ -52,9 +54,14 @@ log = logging.getLogger(__name__)
 IN_MEMORY = ":memory:"
 #: Default number of ids whose last body the store remembers (~1 KB each for ~50 triples).
 DEFAULT_REMEMBERED = 20_000
+#: ... and the most memory those bodies may take, compressed (20,000 typical ones take ~20 MB).
+DEFAULT_REMEMBERED_BYTES = 32 * 1024 * 1024
 #: Statement bytes written after which memory tables are flushed to disk (see :class:`_Flusher`).
 DEFAULT_FLUSH_BYTES = 16 * 1024 * 1024
 _STRIPES = 256
+#: Statements from which the subgraphs a batch creates go through the bulk loader (~100 typical
+#: subgraphs; see :meth:`SubgraphStore.put_many`).
+BULK_MIN_STATEMENTS = 6_000
 
 
 class PutResult(Enum):
@@ -62,6 +69,17 @@ class PutResult(Enum):
     REPLACED = "replaced"
     UNCHANGED = "unchanged"  # the subgraph already held exactly these statements: nothing written
     CONFLICT = "conflict"  # create-only write to an id that exists
+
+
+@dataclass(frozen=True)
+class Statements:
+    """One subgraph of a batch write (:meth:`SubgraphStore.put_many`): its id, its statements as
+    N-Triples (one per line, as pyoxigraph writes them), and the digest of the request body they
+    came from (for :meth:`SubgraphStore.unchanged`)."""
+
+    subgraph_id: str
+    data: bytes
+    body_digest: bytes | None = None
 
 
 class SubgraphStore:
@@ -140,7 +158,7 @@ class SubgraphStore:
         if not triples:
             raise ValueError("a subgraph holds at least one triple")
         return self.put_statements(
-            subgraph_id, _n_triples(triples), create_only=create_only, body_digest=body_digest
+            subgraph_id, n_triples(triples), create_only=create_only, body_digest=body_digest
         )
 
     def put_statements(
@@ -154,26 +172,91 @@ class SubgraphStore:
         """:meth:`put` of the N-Triples ``data`` (as a worker process answers a parsed body)."""
         graph = ox.NamedNode(subgraph_graph_iri(subgraph_id))
         with self._stripes[hash(subgraph_id) % _STRIPES]:
-            exists = self._store.contains_named_graph(graph)
-            if exists and create_only:
-                return PutResult.CONFLICT
-            # Forgotten until the write succeeds: a failed write must not look like the last one.
-            previous = self._recent.pop(subgraph_id)
-            if not exists:
-                # N-Triples into the graph: one transaction, parsed in Rust, no Python objects.
-                self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
-                self._flusher.wrote(len(data))
-                with self._count_lock:
-                    self._count += 1
-                result = PutResult.CREATED
-            else:
-                old = previous.lines() if previous is not None else self._stored_lines(graph)
-                wrote = self._replace(graph, old, data)
-                self._flusher.wrote(wrote)
-                result = PutResult.REPLACED if wrote else PutResult.UNCHANGED
-            self._wrote()
-            self._recent.put(subgraph_id, body_digest, data)
-            return result
+            return self._put_locked(subgraph_id, graph, data, create_only, body_digest)
+
+    def put_many(self, batch: Sequence[Statements]) -> list[PutResult]:
+        """Make each subgraph of ``batch`` exactly its statements, as :meth:`put_statements` does
+        for one (ids distinct, each with at least one statement); the result of each, in order.
+
+        The subgraphs that exist are replaced one by one, each atomically. Those that do not are
+        created together, all or none: in one transaction, or, once they hold
+        :data:`BULK_MIN_STATEMENTS`, by Oxigraph's bulk loader, which builds the index files
+        itself and ingests them in one atomic, synced RocksDB step. Measured creating 22,002
+        typical subgraphs on disk: 53 s of CPU one transaction each, 43 s in transactions of 128,
+        21 s bulk-loaded 128 at a time, 15 s in one bulk load (what ``oxigraph load`` does) — but
+        50 s bulk-loaded 32 at a time, as each load adds files RocksDB then compacts; hence the
+        threshold. A subgraph with blank nodes is created on its own: one N-Quads document would
+        merge the blank nodes of two subgraphs that happen to share a label.
+        """
+        ids = [item.subgraph_id for item in batch]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a batch names each subgraph once")
+        if not all(item.data for item in batch):
+            raise ValueError("a subgraph holds at least one triple")
+        results: list[PutResult] = []
+        fresh: list[Statements] = []
+        with contextlib.ExitStack() as held:
+            # In index order, so two batches (or a batch and a PUT) never wait on each other.
+            for stripe in sorted({hash(subgraph_id) % _STRIPES for subgraph_id in ids}):
+                held.enter_context(self._stripes[stripe])
+            for item in batch:
+                graph = ox.NamedNode(subgraph_graph_iri(item.subgraph_id))
+                if b"_:" in item.data or self._store.contains_named_graph(graph):
+                    result = self._put_locked(
+                        item.subgraph_id, graph, item.data, False, item.body_digest
+                    )
+                else:
+                    fresh.append(item)
+                    result = PutResult.CREATED
+                results.append(result)
+            if fresh:
+                self._create_together(fresh)
+        return results
+
+    def _put_locked(
+        self,
+        subgraph_id: str,
+        graph: ox.NamedNode,
+        data: bytes,
+        create_only: bool,
+        body_digest: bytes | None,
+    ) -> PutResult:
+        exists = self._store.contains_named_graph(graph)
+        if exists and create_only:
+            return PutResult.CONFLICT
+        # Forgotten until the write succeeds: a failed write must not look like the last one.
+        previous = self._recent.pop(subgraph_id)
+        if not exists:
+            # N-Triples into the graph: one transaction, parsed in Rust, no Python objects.
+            self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+            self._flusher.wrote(len(data))
+            with self._count_lock:
+                self._count += 1
+            result = PutResult.CREATED
+        else:
+            old = previous.lines() if previous is not None else self._stored_lines(graph)
+            wrote = self._replace(graph, old, data)
+            self._flusher.wrote(wrote)
+            result = PutResult.REPLACED if wrote else PutResult.UNCHANGED
+        self._wrote()
+        self._recent.put(subgraph_id, body_digest, data)
+        return result
+
+    def _create_together(self, batch: Sequence[Statements]) -> None:
+        quads = b"".join(
+            in_graph(item.data, subgraph_graph_iri(item.subgraph_id)) for item in batch
+        )
+        if quads.count(b"\n") >= BULK_MIN_STATEMENTS:
+            # Bypasses the memory tables (and so the flusher): the files go straight to disk.
+            self._store.bulk_load(quads, format=ox.RdfFormat.N_QUADS)
+        else:
+            self._store.load(quads, format=ox.RdfFormat.N_QUADS)
+            self._flusher.wrote(len(quads))
+        with self._count_lock:
+            self._count += len(batch)
+        self._wrote()
+        for item in batch:
+            self._recent.put(item.subgraph_id, item.body_digest, item.data)
 
     def get(self, subgraph_id: str) -> list[ox.Triple] | None:
         graph = ox.NamedNode(subgraph_graph_iri(subgraph_id))
@@ -233,7 +316,7 @@ class SubgraphStore:
 
     def _stored_lines(self, graph: ox.NamedNode) -> frozenset[bytes] | None:
         quads = self._store.quads_for_pattern(None, None, None, graph)
-        return _lines(_n_triples([quad.triple for quad in quads]))
+        return _lines(n_triples([quad.triple for quad in quads]))
 
     def _replace(self, graph: ox.NamedNode, old: frozenset[bytes] | None, data: bytes) -> int:
         """Make ``graph`` hold ``data``, writing only the difference from ``old``; the size of the
@@ -271,7 +354,8 @@ class SubgraphStore:
         return len(update)
 
 
-def _n_triples(triples: Iterable[ox.Triple]) -> bytes:
+def n_triples(triples: Iterable[ox.Triple]) -> bytes:
+    """Triples as N-Triples, one per line: what :meth:`SubgraphStore.put_many` takes."""
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
@@ -307,7 +391,7 @@ def _canonical(lines: frozenset[bytes]) -> frozenset[bytes]:
         return lines
     scratch = ox.Store()
     scratch.load(b"\n".join(lines), format=ox.RdfFormat.N_TRIPLES)
-    return frozenset(_n_triples(quad.triple for quad in scratch).splitlines())
+    return frozenset(n_triples(quad.triple for quad in scratch).splitlines())
 
 
 def _subject_predicate(line: bytes) -> bytes:
@@ -385,12 +469,22 @@ class _Flusher:
 
 
 class _Recent:
-    """The last body written to each of the ``capacity`` most recently written ids."""
+    """The last body written to each of the ``capacity`` most recently written ids, in at most
+    ``max_bytes`` (compressed). A count alone let 30 bodies of 3 MB hold 128 MB; an entry larger
+    than a sixteenth of the budget is not kept at all (it would push out hundreds of others, and
+    a replace of it reads the old graph from the store instead, which is correct, only slower)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int = DEFAULT_REMEMBERED_BYTES) -> None:
         self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[str, _Written] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """Bytes held."""
+        return self._bytes
 
     def digest(self, subgraph_id: str) -> bytes | None:
         entry = self._entries.get(subgraph_id)
@@ -398,14 +492,24 @@ class _Recent:
 
     def pop(self, subgraph_id: str) -> _Written | None:
         with self._lock:
-            return self._entries.pop(subgraph_id, None)
+            entry = self._entries.pop(subgraph_id, None)
+            if entry is not None:
+                self._bytes -= len(entry.compressed)
+            return entry
 
     def put(self, subgraph_id: str, digest: bytes | None, data: bytes) -> None:
-        if self._capacity <= 0:
+        if self._capacity <= 0 or len(data) > self._max_bytes:
             return
         # Level 1: N-Triples are repetitive IRIs; even the fastest level shrinks them ~8x.
         entry = _Written(digest, zlib.compress(data, 1))
+        if len(entry.compressed) * 16 > self._max_bytes:
+            return
         with self._lock:
+            old = self._entries.pop(subgraph_id, None)
+            if old is not None:
+                self._bytes -= len(old.compressed)
             self._entries[subgraph_id] = entry
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+            self._bytes += len(entry.compressed)
+            while len(self._entries) > self._capacity or self._bytes > self._max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.compressed)

@@ -26,11 +26,29 @@ from typing import Any, BinaryIO
 
 HEAD = struct.Struct(">IQ")  # header length, payload length
 PARSE, QUERY = "parse", "query"
+#: Many bodies in one request (a batch's documents): see :func:`join_bodies`.
+PARSE_MANY = "parse-many"
+_LENGTH = struct.Struct(">I")
 
 
 def encode_frame(header: Mapping[str, Any], payload: bytes = b"") -> bytes:
     encoded = json.dumps(header).encode("utf-8")
     return HEAD.pack(len(encoded), len(payload)) + encoded + payload
+
+
+def join_bodies(bodies: list[bytes]) -> bytes:
+    """The payload of a :data:`PARSE_MANY` request: each body after its length."""
+    return b"".join(_LENGTH.pack(len(body)) + body for body in bodies)
+
+
+def split_bodies(payload: bytes) -> list[bytes]:
+    bodies, offset = [], 0
+    while offset < len(payload):
+        (size,) = _LENGTH.unpack_from(payload, offset)
+        offset += _LENGTH.size
+        bodies.append(payload[offset : offset + size])
+        offset += size
+    return bodies
 
 
 def _read_frame(stream: BinaryIO) -> tuple[dict[str, Any], bytes] | None:
@@ -45,8 +63,11 @@ def _read_frame(stream: BinaryIO) -> tuple[dict[str, Any], bytes] | None:
 class _Handler:
     def __init__(self, context: Mapping[str, Any], limits: Mapping[str, Any]) -> None:
         from kg_exporter.service.limits import Limits
+        from kg_exporter.sink.jsonld import Compactor
 
-        self.context = context
+        # One compactor for the life of the worker: its cache of IRIs is what makes the check
+        # that an accepted body reads back cheap.
+        self.readable = Compactor(context)
         self.limits = Limits(**limits)
         self._snapshot: tuple[str, Any] | None = None
 
@@ -56,6 +77,8 @@ class _Handler:
         try:
             if header["op"] == PARSE:
                 return self.parse(payload)
+            if header["op"] == PARSE_MANY:
+                return self.parse_many(payload)
             return self.query(header["snapshot"], payload)
         except BadRequest as exc:
             return {"ok": False, "status": exc.status, **exc.body()}, b""
@@ -65,8 +88,25 @@ class _Handler:
     def parse(self, body: bytes) -> tuple[dict[str, Any], bytes]:
         from kg_exporter.service.validation import checked_statements
 
-        statements, count = checked_statements(body, self.limits, self.context)
+        statements, count = checked_statements(body, self.limits, self.readable)
         return {"ok": True, "triples": count}, statements
+
+    def parse_many(self, payload: bytes) -> tuple[dict[str, Any], bytes]:
+        """Each body as :meth:`parse` answers it, in order: a result per body in the header
+        (with the size of its statements), the statements one after the other as the payload."""
+        from kg_exporter.service.validation import BadRequest, checked_statements
+
+        results: list[dict[str, Any]] = []
+        parsed: list[bytes] = []
+        for body in split_bodies(payload):
+            try:
+                statements, count = checked_statements(body, self.limits, self.readable)
+            except BadRequest as exc:
+                results.append({"ok": False, "status": exc.status, **exc.body()})
+                continue
+            results.append({"ok": True, "triples": count, "size": len(statements)})
+            parsed.append(statements)
+        return {"ok": True, "results": results}, b"".join(parsed)
 
     def query(self, snapshot: str, text: bytes) -> tuple[dict[str, Any], bytes]:
         from kg_exporter.service.queries import run_query

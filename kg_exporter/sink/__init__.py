@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kg_exporter.sink.backoff import Backoff, parse_retry_after
     from kg_exporter.sink.base import PutOutcome, Sink
+    from kg_exporter.sink.batching import BatchingSink
     from kg_exporter.sink.factory import open_sink
     from kg_exporter.sink.glaciation import GlaciationSink
     from kg_exporter.sink.graph_store import GraphStoreSink, sibling_query_url
@@ -31,6 +32,7 @@ _LAZY = {
     "parse_retry_after": "kg_exporter.sink.backoff",
     "PutOutcome": "kg_exporter.sink.base",
     "Sink": "kg_exporter.sink.base",
+    "BatchingSink": "kg_exporter.sink.batching",
     "open_sink": "kg_exporter.sink.factory",
     "GlaciationSink": "kg_exporter.sink.glaciation",
     "GraphStoreSink": "kg_exporter.sink.graph_store",
@@ -43,6 +45,7 @@ _LAZY = {
 
 __all__ = [
     "Backoff",
+    "BatchingSink",
     "GlaciationSink",
     "GraphStoreSink",
     "PutOutcome",

@@ -14,7 +14,9 @@ from kg_exporter.resources import context as product_context
 from kg_exporter.settings import SinkSettings
 from kg_exporter.sink.backoff import Backoff
 from kg_exporter.sink.base import Sink
+from kg_exporter.sink.batching import BatchingSink
 from kg_exporter.sink.glaciation import GlaciationSink
+from kg_exporter.sink.glaciation_api import KEEPALIVE_SECONDS
 from kg_exporter.sink.graph_store import GraphStoreSink
 from kg_exporter.sink.http import SinkClient, Sleep, make_http_client
 from kg_exporter.sink.jsonld import Compactor
@@ -41,12 +43,19 @@ def open_sink(
     Raises :class:`~kg_exporter.errors.SettingsError` when the token file or CA bundle is unusable.
     """
     token = TokenFile(settings.token_file) if settings.token_file is not None else None
+    if client is None and settings.kind == "glaciation":
+        # Its uvicorn closes idle connections after 5 s: never reuse one that long (see
+        # make_http_client); it answers one request at a time, so few connections are needed.
+        client = make_http_client(settings, max_connections=4, keepalive_seconds=KEEPALIVE_SECONDS)
+        owns = True
+    else:
+        owns = client is None
     sink_client = SinkClient(
         client if client is not None else make_http_client(settings),
         backoff=Backoff.from_settings(settings),
         timeout_seconds=settings.timeout_seconds,
         token=token,
-        owns_client=client is None,
+        owns_client=owns,
         sleep=sleep,
         rng=rng,
         clock=clock,
@@ -64,4 +73,7 @@ def open_sink(
         )
     if settings.kind == "glaciation":
         return GlaciationSink(sink_client, url, compactor=compactor)
-    return SubgraphApiSink(sink_client, url)
+    api = SubgraphApiSink(sink_client, url)
+    if settings.batch_max > 1:
+        return BatchingSink(api, max_batch=settings.batch_max)
+    return api

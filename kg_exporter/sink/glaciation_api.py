@@ -15,16 +15,22 @@ more: extra ones only queue inside it until they time out.
 from __future__ import annotations
 
 import json
+import random
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from kg_exporter.sink.http import SinkClient, json_body
+from kg_exporter.settings import SinkSettings
+from kg_exporter.sink.backoff import Backoff
+from kg_exporter.sink.http import SinkClient, json_body, make_http_client
 from kg_exporter.sink.sparql import bindings, term
 
 _GRAPH_IN_ANSWER = re.compile(r"into graph <([^<>]*)>")
 TIMESTAMP_PREFIX = "timestamp:"
 SNAPSHOT_INFIX = "/" + TIMESTAMP_PREFIX
+#: Below the service's idle timeout (uvicorn's default, 5 s).
+KEEPALIVE_SECONDS = 2.0
 
 
 class GlaciationApi:
@@ -79,6 +85,26 @@ class GlaciationApi:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def open_glaciation_api(
+    settings: SinkSettings,
+    *,
+    rng: Callable[[], float] = random.random,
+    clock: Callable[[], float] = time.time,
+) -> GlaciationApi:
+    """A client of its own for the service at ``settings.url`` (its timeout, attempts and backoff),
+    with two connections: the service answers one request at a time anyway. Idle connections are
+    kept 2 s, under uvicorn's 5 s, so a PATCH never races the server closing its connection."""
+    client = SinkClient(
+        make_http_client(settings, max_connections=2, keepalive_seconds=KEEPALIVE_SECONDS),
+        backoff=Backoff.from_settings(settings),
+        timeout_seconds=settings.timeout_seconds,
+        owns_client=True,
+        rng=rng,
+        clock=clock,
+    )
+    return GlaciationApi(client, str(settings.url))
 
 
 def timestamp_of(graph: str) -> int | None:

@@ -46,12 +46,18 @@ def make_http_client(
     *,
     max_connections: int = 64,
     transport: httpx.AsyncBaseTransport | None = None,
+    keepalive_seconds: float = 15.0,
 ) -> httpx.AsyncClient:
     """The pooled client for one process: the settings' timeout and CA bundle, aiohttp underneath
-    (see :mod:`kg_exporter.sink.transport`)."""
+    (see :mod:`kg_exporter.sink.transport`). ``keepalive_seconds`` (aiohttp's default 15): how
+    long an idle connection is reused; below the server's own idle timeout, no request goes out on
+    a connection the server is closing (a "Server disconnected" that a non-idempotent PATCH cannot
+    simply repeat)."""
     if transport is None:
         transport = AiohttpTransport(
-            ssl_context=ssl_context(settings), max_connections=max_connections
+            ssl_context=ssl_context(settings),
+            max_connections=max_connections,
+            keepalive_seconds=keepalive_seconds,
         )
     return httpx.AsyncClient(transport=transport, timeout=settings.timeout_seconds)
 

@@ -61,7 +61,7 @@ class Compactor:
     def __init__(self, context: Mapping[str, Any]) -> None:
         self._context = dict(context)
         self._prefixes = _prefixes(context)
-        self._terms = {term for term in context if not term.startswith("@")}
+        self._terms = frozenset(term for term in context if not term.startswith("@"))
         # A default language would turn our plain strings into language-tagged ones.
         self._plain_strings = "@language" not in context and "@direction" not in context
         self._cache: dict[str, str] = {}
@@ -86,6 +86,34 @@ class Compactor:
                 out[key] = values[0] if len(values) == 1 else values
             graph.append(out)
         return {"@context": self._context, "@graph": graph}
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """The context's terms (keywords left out)."""
+        return self._terms
+
+    def check(self, triples: Iterable[ox.Triple]) -> None:
+        """Raise :class:`SinkError` when :meth:`document` could not write ``triples`` (an IRI
+        this context would misread, an RDF-star triple term), without writing anything."""
+        for triple in triples:
+            subject, term = triple.subject, triple.object
+            if isinstance(subject, ox.NamedNode):
+                self._check_iri(subject.value)
+            elif not isinstance(subject, ox.BlankNode):
+                raise SinkError("RDF-star triple terms cannot be written as JSON-LD 1.1")
+            self._check_iri(triple.predicate.value)
+            if isinstance(term, ox.NamedNode):
+                self._check_iri(term.value)
+            elif isinstance(term, ox.Literal):
+                self._check_iri(term.datatype.value)
+            elif not isinstance(term, ox.BlankNode):
+                raise SinkError("RDF-star triple terms cannot be written as JSON-LD 1.1")
+
+    def _check_iri(self, iri: str) -> None:
+        # Only an IRI whose scheme is one of the context's terms can be misread (see iri()).
+        scheme, _, rest = iri.partition(":")
+        if scheme in self._terms and not rest.startswith("//"):
+            self.iri(iri)
 
     def iri(self, iri: str) -> str:
         """``iri`` shortened to ``prefix:suffix`` with the longest matching prefix, if safe."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import builtins
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kg_exporter.errors import SinkError
+import orjson
+
+from kg_exporter.errors import SinkError, SinkRejected, SinkUnavailable
 from kg_exporter.sink.base import PutOutcome
-from kg_exporter.sink.http import SinkClient, json_body
+from kg_exporter.sink.http import SinkClient, is_retryable, json_body
 from kg_exporter.sink.ids import checked_id, id_path_segment
 
 JSON_LD = "application/ld+json"
+NDJSON = "application/x-ndjson"
 #: Header of a 204 answer to a PUT that changed nothing: the subgraph already was the body. The
 #: reference Metadata Service sends it; a service that does not is read as "replaced".
 UNCHANGED_HEADER = "Subgraph-Unchanged"
@@ -36,6 +38,46 @@ class SubgraphApiSink:
         if response.headers.get(UNCHANGED_HEADER, "").lower() == "true":
             return PutOutcome.UNCHANGED
         return PutOutcome.REPLACED
+
+    async def put_many(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> builtins.list[PutOutcome | SinkError]:
+        """PUT each ``(id, document)`` (ids distinct), in one ``POST /subgraph`` request; what
+        each did, in order, or the :class:`SinkError` its own PUT would have raised.
+
+        Raises (for the whole batch) what :meth:`SinkClient.request` raises: SinkUnavailable
+        when the service cannot be reached, SinkRejected when it refuses the request itself (a
+        service without batches answers 404, 405 or 415: see :class:`BatchingSink`).
+        """
+        outcomes: builtins.list[PutOutcome | SinkError] = []
+        lines: builtins.list[bytes] = []
+        sent: builtins.list[int] = []
+        for subgraph_id, document in items:
+            try:
+                checked_id(subgraph_id)
+            except SinkError as exc:
+                outcomes.append(exc)
+                continue
+            sent.append(len(outcomes))
+            outcomes.append(PutOutcome.CREATED)  # placeholder, replaced from the answer below
+            lines.append(orjson.dumps({"id": subgraph_id, "document": document}))
+        if not lines:
+            return outcomes
+        what = f"POST {len(lines)} subgraphs"
+        response = await self._client.request(
+            "POST",
+            f"{self._base}/subgraph",
+            what=what,
+            content=b"\n".join(lines) + b"\n",
+            headers={"Content-Type": NDJSON},
+        )
+        answer = json_body(response, what)
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != len(lines):
+            raise SinkError(f"{what}: the answer is not one result per subgraph")
+        for index, result in zip(sent, results, strict=True):
+            outcomes[index] = _outcome(result, items[index][0])
+        return outcomes
 
     async def get(self, subgraph_id: str) -> dict[str, Any] | None:
         what = f"GET {subgraph_id}"
@@ -73,4 +115,19 @@ class SubgraphApiSink:
 
 
 def encode(document: Mapping[str, Any]) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(document)
+
+
+def _outcome(result: Any, subgraph_id: str) -> PutOutcome | SinkError:
+    """One line of a batch answer as what the PUT of that subgraph would have given."""
+    status = result.get("status") if isinstance(result, dict) else None
+    if not isinstance(status, int):
+        return SinkError(f"POST {subgraph_id}: the result is not {{'status': ...}}: {result!r}")
+    if status == 201:
+        return PutOutcome.CREATED
+    if status == 204:
+        return PutOutcome.UNCHANGED if result.get("unchanged") is True else PutOutcome.REPLACED
+    message = ": ".join(str(result[key]) for key in ("error", "detail") if result.get(key))
+    if is_retryable(status):
+        return SinkUnavailable(f"PUT {subgraph_id} in a batch: HTTP {status}: {message}")
+    return SinkRejected(status, message or f"HTTP {status}")

@@ -27,10 +27,15 @@ class TokenFile:
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._token = ""
+        #: Why the file could not be read last time, or "" (so the warning is logged once per
+        #: outage, not once per request).
+        self._problem = ""
         try:
             self._reload(os.stat(path))
         except OSError as exc:
             raise SettingsError(f"cannot read token file {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise SettingsError(f"token file {path} is not UTF-8 text") from None
         if not self._token:
             raise SettingsError(f"token file {path} is empty")
 
@@ -40,19 +45,38 @@ class TokenFile:
         try:
             stat = os.stat(self.path)
         except OSError as exc:
-            log.warning("token file %s unreadable (%s); keeping the previous token", self.path, exc)
+            self._unreadable(exc.strerror or str(exc))
             return self._token
         if (stat.st_mtime_ns, stat.st_size, stat.st_ino) != self._stamp:
             with self._lock:
                 try:
                     self._reload(stat)
                 except OSError as exc:
-                    log.warning("cannot re-read token file %s (%s)", self.path, exc.strerror)
+                    self._unreadable(exc.strerror or str(exc))
+                    return self._token
+                except UnicodeDecodeError:
+                    self._unreadable("not UTF-8 text")
+                    return self._token
+        if self._problem:
+            log.info("token file %s readable again", self.path)
+            self._problem = ""
         return self._token
 
     def matches(self, presented: str) -> bool:
-        """Whether ``presented`` is the current token, in time independent of where they differ."""
-        return hmac.compare_digest(presented.encode("utf-8"), self.current().encode("utf-8"))
+        """Whether ``presented`` is the current token, in time independent of where they differ.
+
+        A header holding bytes that are not UTF-8 reaches here with lone surrogates (aiohttp
+        decodes with ``surrogateescape``): encoded back as they came, it simply does not match.
+        """
+        given = presented.encode("utf-8", "surrogatepass")
+        return hmac.compare_digest(given, self.current().encode("utf-8"))
+
+    def _unreadable(self, problem: str) -> None:
+        if problem != self._problem:
+            log.warning(
+                "token file %s unreadable (%s); keeping the previous token", self.path, problem
+            )
+            self._problem = problem
 
     def _reload(self, stat: os.stat_result) -> None:
         token = self.path.read_text(encoding="utf-8").strip()

@@ -28,10 +28,15 @@ _RESPONSE_HEADERS_SKIPPED = frozenset({"content-encoding", "content-length", "tr
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(
-        self, *, ssl_context: ssl.SSLContext | None = None, max_connections: int = 64
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_connections: int = 64,
+        keepalive_seconds: float = 15.0,
     ) -> None:
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._max_connections = max_connections
+        self._keepalive = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -95,7 +100,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _session_for_this_loop(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         if self._session is None or self._loop is not loop or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl)
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                ssl=self._ssl,
+                keepalive_timeout=self._keepalive,
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 # httpx already set User-Agent, Accept and Accept-Encoding; add nothing.

@@ -15,11 +15,11 @@ the status is the node typed ``glc:Status`` holding ``kgx:phase``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from typing import Any
 
 from kg_exporter.identity import ObjectKey
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND
 from kg_exporter.objects import timestamp
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Outcome, Phase
@@ -115,11 +115,14 @@ def stored_uid(document: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def described_key(document: Mapping[str, Any]) -> ObjectKey | None:
-    """The object a stored workload or node subgraph describes, from its own statements."""
+def described_key(
+    document: Mapping[str, Any], kinds: Container[str] | None = None
+) -> ObjectKey | None:
+    """The object a stored workload or node subgraph describes, from its own statements;
+    ``kinds``: the workload kinds to recognise (default: any a workload states)."""
     for node in _nodes(document):
         kind, name = _literal(node.get(KIND)), _literal(node.get(NAME))
-        if kind is not None and kind in WORKLOAD_KINDS and name:
+        if kind is not None and (kinds is None or kind in kinds) and name:
             return ObjectKey(kind, _literal(node.get(NAMESPACE)), name)
         if NODE_TYPE in _types(node) and HAS_STATUS in node and name:
             return ObjectKey(NODE_KIND, None, name)

@@ -26,7 +26,7 @@ from datetime import datetime
 
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Phase
-from kg_exporter.state.transitions import CLOCK_TIMED_KINDS, deleted, is_tentative
+from kg_exporter.state.transitions import deleted, is_tentative
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +60,13 @@ def read_back(
     *,
     uid: str | None,
     desired: Lifecycle | None,
-    kind: str,
+    clock_timed: bool,
     exists: bool,
     now: str,
 ) -> ReadBack:
     """Compare the stored subgraph with the live object (``uid``, the lifecycle it implies,
-    ``desired``, and whether it still ``exists``); ``now`` is when the daemon found out."""
+    ``desired``, and whether it still ``exists``); ``now`` is when the daemon found out.
+    ``clock_timed``: the kind's times are the daemon's (its entry's ``lifecycle.times``)."""
     if stored is None:
         graph = None if desired is None or is_tentative(desired) else desired
         return ReadBack(None, None, graph)
@@ -74,13 +75,13 @@ def read_back(
         end = deleted(held, now) if held.phase is Phase.RUNNING else None
         graph = None if desired is None or is_tentative(desired) else desired
         return ReadBack(end, None, graph)
-    graph = _same_instance(held, desired, kind)
+    graph = _same_instance(held, desired, clock_timed)
     if not exists:
         graph = deleted(graph, now)
     return ReadBack(None, held, graph)
 
 
-def _same_instance(held: Lifecycle, desired: Lifecycle | None, kind: str) -> Lifecycle:
+def _same_instance(held: Lifecycle, desired: Lifecycle | None, clock_timed: bool) -> Lifecycle:
     """What the graph should say when it already describes the live instance."""
     if desired is None:
         return held  # not started as far as the object says (between replicas): the graph knows
@@ -88,7 +89,6 @@ def _same_instance(held: Lifecycle, desired: Lifecycle | None, kind: str) -> Lif
         if held.phase is Phase.RUNNING:
             return Lifecycle(Phase.STOPPED, held.started_at, desired.ended_at)
         return held
-    clock_timed = kind in CLOCK_TIMED_KINDS
     if desired.phase is held.phase:
         return held if clock_timed or same_lifecycle(held, desired) else desired
     if clock_timed and desired.phase is Phase.STOPPED:

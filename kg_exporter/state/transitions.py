@@ -9,7 +9,8 @@ Times: a Job says when it started and ended (``status.startTime``, ``completionT
 are used. A Deployment or StatefulSet does not say when it got its first replica (its creation time
 is not that, nor is the Available condition, which is True at 0 replicas), so the time we saw the
 change is used — except for objects found already running when the daemon starts (``seen_live`` is
-False), where the object's own best guess is better than the daemon's start time.
+False), where the object's own best guess is better than the daemon's start time. Which kinds are
+timed by the clock is their kind entry's ``lifecycle.times: observed``.
 """
 
 from __future__ import annotations
@@ -17,24 +18,22 @@ from __future__ import annotations
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Observation, Phase
 
-#: Kinds whose start/end times are the times the daemon saw the change (see the module docstring).
-CLOCK_TIMED_KINDS = frozenset({"Deployment", "StatefulSet"})
-
 
 def advance(
     graph: Lifecycle | None,
     observed: Observation,
     now: str,
     *,
-    kind: str,
+    clock_timed: bool = False,
     seen_live: bool = True,
 ) -> Lifecycle | None:
     """The lifecycle the graph should hold after ``observed``; ``graph`` when nothing changes.
 
     ``None`` means the workload was never seen to start and nothing should be written. ``now`` is
-    the current time (RFC 3339), used where the object does not say.
+    the current time (RFC 3339), used where the object does not say. ``clock_timed``: the kind's
+    start times are when the daemon saw the change (see the module docstring).
     """
-    clock_timed = kind in CLOCK_TIMED_KINDS and seen_live
+    clock_timed = clock_timed and seen_live
     if observed.phase is Phase.PENDING:
         return graph
     if observed.phase is Phase.RUNNING:

@@ -9,23 +9,31 @@ projection, so the next write carries it.
 A deleted object stays as a tombstone until its stop is written, then is forgotten: memory follows
 the objects that exist. A relist (:meth:`WorkloadTable.relist`) yields the keys that vanished while
 the watch was down, and stops them.
+
+Children (see :mod:`~kg_exporter.state.family`) are tracked like any object but a folded one never
+has a ``graph`` of its own: a change to it re-evaluates its owners, whose changes are collected for
+the caller (:meth:`WorkloadTable.owner_changes`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kg_exporter import objects as o
 from kg_exporter.identity import ObjectKey
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import Extract, KindRegistry, bundled_registry, extract, object_key
 from kg_exporter.render.facts import Lifecycle
-from kg_exporter.render.renderer import workload_key
-from kg_exporter.state.lifecycle import Observation
-from kg_exporter.state.projection import encode, project_workload
+from kg_exporter.state.family import Family, Member
+from kg_exporter.state.lifecycle import Observation, Phase
+from kg_exporter.state.projection import encode
 from kg_exporter.state.readback import ReadBack
 from kg_exporter.state.transitions import advance, deleted, is_tentative
+
+log = logging.getLogger("kg_exporter.state")
+_PENDING = Observation(Phase.PENDING)
 
 
 @dataclass(slots=True)
@@ -44,6 +52,13 @@ class WorkloadRecord:
     #: A previous instance under the same name, ended, whose stop must reach the graph before
     #: this instance's document replaces it (see :meth:`WorkloadTable.apply`).
     ended: Ended | None = None
+    #: What the object itself says (its own rules), and its controlling owner of a configured kind.
+    observation: Observation = _PENDING
+    owner: ObjectKey | None = None
+    #: Part of its owner's workload: never written on its own.
+    folded: bool = False
+    #: The rule failure last logged for it (logged again only when it changes).
+    problem: str | None = None
     #: The uid ``written`` was written for: a new instance with the very same lifecycle (a Job
     #: re-run with the same times) still has its own document to write.
     written_uid: str | None = None
@@ -54,9 +69,7 @@ class WorkloadRecord:
             return True
         if self.graph is None:
             return False
-        return (
-            not self.written_known or self.written != self.graph or self.written_uid != self.uid
-        )
+        return not self.written_known or self.written != self.graph or self.written_uid != self.uid
 
     @property
     def disposable(self) -> bool:
@@ -98,14 +111,24 @@ class Scope:
 
 
 class WorkloadTable:
-    """Records by key. ``now`` gives the current time as RFC 3339 (the injected clock)."""
+    """Records by key. ``now`` gives the current time as RFC 3339 (the injected clock); ``kinds``
+    the workload kinds (default: the bundled ones)."""
 
-    def __init__(self, now: Callable[[], str], *, reconciled: bool = True) -> None:
+    def __init__(
+        self,
+        now: Callable[[], str],
+        kinds: KindRegistry | None = None,
+        *,
+        reconciled: bool = True,
+    ) -> None:
         self._now = now
+        self.kinds = kinds if kinds is not None else bundled_registry()
         self._records: dict[ObjectKey, WorkloadRecord] = {}
         #: False until the start-up reconciliation has read which ids the graph holds: until
         #: then no new key can be assumed absent from the graph (see :meth:`reconciled_now`).
         self.reconciled = reconciled
+        self.family = Family(self.kinds, self._member)
+        self._owner_changes: list[Change] = []
 
     def __len__(self) -> int:
         return len(self._records)
@@ -116,39 +139,123 @@ class WorkloadTable:
     def get(self, key: ObjectKey) -> WorkloadRecord | None:
         return self._records.get(key)
 
+    def exported(self) -> Iterator[ObjectKey]:
+        """Keys written as workloads of their own (not folded into an owner)."""
+        return iter([k for k, r in self._records.items() if not r.folded])
+
+    def _member(self, key: ObjectKey) -> Member | None:
+        record = self._records.get(key)
+        if record is None:
+            return None
+        return Member(record.observation, record.owner, record.exists)
+
+    def owner_changes(self) -> list[Change]:
+        """The changes of owners that their children's events caused since the last call."""
+        changes, self._owner_changes = self._owner_changes, []
+        return changes
+
+    def inherited(self, key: ObjectKey) -> list[bytes]:
+        """Projections of the children whose pods are ``key``'s, and of theirs, nearest first."""
+        out: list[bytes] = []
+        pending, seen = [key], {key}
+        while pending and len(seen) <= 64:
+            for child in self.family.children(pending.pop(0), pods=True):
+                record = self._records.get(child)
+                if record is not None and child not in seen:
+                    seen.add(child)
+                    out.append(record.projection)
+                    pending.append(child)
+        return out
+
+    def _report(self, record: WorkloadRecord, extracted: Extract) -> None:
+        problem = "; ".join(extracted.problems) or None
+        if problem is not None and problem != record.problem:
+            log.warning(
+                "%s: its kind's rules cannot read it (%s); it stays pending until they can",
+                extracted.key,
+                problem,
+            )
+        record.problem = problem
+
     def apply(self, obj: Mapping[str, Any], *, seen_live: bool = True) -> Change | None:
         """Record the object's current state (ADDED, MODIFIED, or listed). ``obj`` must carry its
         ``kind``. ``seen_live`` is False while the daemon's first listing is processed."""
-        key = workload_key(obj)
-        projection = project_workload(obj)
-        observed = WORKLOAD_KINDS[key.kind].observe(projection)
-        uid = o.text(o.metadata(obj).get("uid"))
+        extracted = extract(obj, self.kinds)
+        key, uid = extracted.key, extracted.uid
         now = self._now()
         record = self._records.get(key)
+        folded = self.family.is_folded(key, extracted.owner)
         if record is None:
-            graph = advance(None, observed, now, kind=key.kind, seen_live=seen_live)
             known = seen_live and self.reconciled
-            self._records[key] = WorkloadRecord(uid, encode(projection), graph, None, known)
+            record = WorkloadRecord(uid, encode(extracted.facts), None, None, known)
+            self._records[key] = record
+            record.observation = extracted.observation
+            self._link(record, key, extracted, folded)
+            self._report(record, extracted)
+            if not folded:
+                observed = self.family.effective(key, record.observation)
+                record.graph = self._advance(key, None, observed, now, seen_live)
+            self._reevaluate(key, record.owner, seen_live)
+            graph = record.graph
             return Change(key, None, graph) if graph is not None else None
+        self._report(record, extracted)
         before, uid_before = record.graph, record.uid
-        if not record.exists or (uid is not None and uid != record.uid):
-            graph = self._recreated(
-                record, key.kind, observed, encode(projection), uid, now, seen_live
-            )
+        previous = record.observation
+        record.observation = extracted.observation
+        projection = encode(extracted.facts)
+        if folded:
+            graph = None
+            record.projection, record.uid = projection, uid
+        elif not record.exists or (uid is not None and uid != record.uid):
+            observed = self.family.effective(key, record.observation)
+            graph = self._recreated(record, key, observed, projection, uid, now, seen_live)
         else:
-            graph = advance(before, observed, now, kind=key.kind, seen_live=seen_live)
-            record.projection = encode(projection)
-            record.uid = uid
+            observed = self.family.effective(key, record.observation)
+            graph = self._advance(key, before, observed, now, seen_live)
+            record.projection, record.uid = projection, uid
+        self._link(record, key, extracted, folded)
         record.exists = True
         record.graph = graph
+        if folded or record.observation != previous:
+            self._reevaluate(key, record.owner, seen_live)
         if graph != before or (record.uid != uid_before and record.needs_write):
             return Change(key, before, graph)
         return None
 
+    def _link(self, record: WorkloadRecord, key: ObjectKey, extracted: Extract, folded: bool) -> None:
+        self.family.link(key, record.owner, extracted.owner)
+        record.owner = extracted.owner
+        record.folded = folded
+
+    def _advance(
+        self,
+        key: ObjectKey,
+        graph: Lifecycle | None,
+        observed: Observation,
+        now: str,
+        seen_live: bool,
+    ) -> Lifecycle | None:
+        clock_timed = self.kinds[key.kind].clock_timed
+        return advance(graph, observed, now, clock_timed=clock_timed, seen_live=seen_live)
+
+    def _reevaluate(self, key: ObjectKey, owner: ObjectKey | None, seen_live: bool) -> None:
+        """A child changed: what its owners (up the chain) should say now."""
+        for ancestor in self.family.ancestors(key, owner):
+            record = self._records.get(ancestor)
+            if record is None or not record.exists:
+                return
+            if record.folded:
+                continue
+            before = record.graph
+            observed = self.family.effective(ancestor, record.observation)
+            record.graph = self._advance(ancestor, before, observed, self._now(), seen_live)
+            if record.graph != before:
+                self._owner_changes.append(Change(ancestor, before, record.graph))
+
     def _recreated(
         self,
         record: WorkloadRecord,
-        kind: str,
+        key: ObjectKey,
         observed: Observation,
         projection: bytes,
         uid: str | None,
@@ -159,7 +266,7 @@ class WorkloadTable:
         an ADDED over a tombstone): the old instance ended, and the new one is judged on its own
         — a Job that ran again says its own outcome, not the old run's."""
         old = deleted(record.graph, now) if record.exists else record.graph
-        graph = advance(None, observed, now, kind=kind, seen_live=seen_live)
+        graph = self._advance(key, None, observed, now, seen_live)
         if graph is None and old is not None:
             # Not started: the graph should record the old instance's stop, rendered from the
             # old projection (the new one must not relabel it).
@@ -182,15 +289,25 @@ class WorkloadTable:
         before = record.graph
         if last is not None and o.text(o.metadata(last).get("uid")) in (None, record.uid):
             # The final state may say how it ended (a Job that completed, then was deleted).
-            projection = project_workload(last)
-            observed = WORKLOAD_KINDS[key.kind].observe(projection)
-            record.graph = advance(before, observed, self._now(), kind=key.kind)
-            record.projection = encode(projection)
+            extracted = extract(last, self.kinds)
+            record.observation = extracted.observation
+            record.projection = encode(extracted.facts)
+            if not record.folded:
+                observed = self.family.effective(key, record.observation)
+                record.graph = self._advance(key, before, observed, self._now(), True)
         record.exists = False
         record.graph = deleted(record.graph, self._now())
-        if record.disposable:
-            del self._records[key]
+        owner = record.owner
+        self.family.departed(key, owner, self.family.effective(key, record.observation))
+        if record.folded or record.disposable:
+            self._drop(key)
+        self._reevaluate(key, owner, True)
         return Change(key, before, record.graph) if record.graph != before else None
+
+    def _drop(self, key: ObjectKey) -> None:
+        record = self._records.pop(key)
+        self.family.link(key, record.owner, None)
+        self.family.forget(key)
 
     def mark_written(
         self, key: ObjectKey, record: WorkloadRecord, written: Lifecycle, *, uid: str | None
@@ -203,7 +320,7 @@ class WorkloadTable:
         record.written_uid = uid
         record.written_known = True
         if record.disposable:
-            del self._records[key]
+            self._drop(key)
 
     def learn_absent(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """The graph holds nothing for this key (found at start-up): a tentative stop is then
@@ -215,7 +332,7 @@ class WorkloadTable:
         record.written = record.graph if tentative else None
         record.written_uid = record.uid
         if record.disposable:
-            del self._records[key]
+            self._drop(key)
 
     def read_back(self, key: ObjectKey, record: WorkloadRecord, decision: ReadBack) -> None:
         """The stored subgraph was read back (and its ended instance stopped, if it had to be):
@@ -227,7 +344,7 @@ class WorkloadTable:
         record.written_known = True
         record.graph = decision.graph
         if record.disposable:
-            del self._records[key]
+            self._drop(key)
 
     def ended_written(self, key: ObjectKey, record: WorkloadRecord, ended: Ended) -> None:
         """The stop of the instance before this one is in the graph."""
@@ -247,7 +364,7 @@ class WorkloadTable:
     def forget(self, key: ObjectKey, record: WorkloadRecord) -> None:
         """Nothing to write for this tombstone after all (a tentative stop of a never-written key)."""
         if self._records.get(key) is record and not record.exists:
-            del self._records[key]
+            self._drop(key)
 
     def relist(self, scope: Scope, *, seen_live: bool = True) -> Relist:
         """Start replacing everything in ``scope`` with a fresh listing (see :class:`Relist`)."""
@@ -277,7 +394,7 @@ class Relist:
 
     def add(self, obj: Mapping[str, Any]) -> Change | None:
         change = self._table.apply(obj, seen_live=self._seen_live)
-        self._seen.add(workload_key(obj))
+        self._seen.add(object_key(obj, self._table.kinds))
         if change is not None:
             self.changes.append(change)
         return change

@@ -1,5 +1,5 @@
 """What to list and watch: one :class:`Target` per kind and namespace, derived from the kind
-registry, so adding a workload kind to :data:`~kg_exporter.kinds.WORKLOAD_KINDS` adds its watch."""
+registry (:class:`~kg_exporter.kinds.KindRegistry`), so configuring a workload kind adds its watch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND, registry_for
 from kg_exporter.settings import Settings
 from kg_exporter.watch.entry import KindEntry
 
@@ -65,8 +65,9 @@ def targets_of(
 
 def targets_for(settings: Settings, kinds: Iterable[KindEntry] | None = None) -> list[Target]:
     """Every configured kind at its preferred version, then Nodes (the glaciation node lists every
-    node of the cluster). The daemon resolves versions through discovery before watching."""
-    entries = WORKLOAD_KINDS.values() if kinds is None else kinds
+    node of the cluster). The daemon resolves versions through discovery before watching.
+    ``kinds``: the entries in force (default: those ``settings`` configure)."""
+    entries = registry_for(settings).specs() if kinds is None else kinds
     targets = [t for entry in entries for t in targets_of(entry, entry.versions[0], settings)]
     targets.append(NODE_TARGET)
     return targets

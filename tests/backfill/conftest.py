@@ -20,7 +20,7 @@ from kg_exporter.render.renderer import Renderer, Subgraph
 from tests.conftest import example_objects
 
 #: Subgraphs the example cluster yields: 9 workloads and 3 nodes (two each), the glaciation node.
-EXAMPLE_SUBGRAPHS = 26
+EXAMPLE_SUBGRAPHS = 42
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,22 @@ from typing import Any
 
 import pytest
 
-from kg_exporter.kinds import NODE_KIND, WORKLOAD_KINDS
+from kg_exporter.kinds import NODE_KIND, bundled_registry
 from tests.backfill.conftest import EXAMPLE_SUBGRAPHS, RunBackfill, stored
 from tests.conftest import example_objects
+from tests.daemon.objects import WIDGET_ENTRY
 from tests.fakekube.control import FakeKube
+from tests.kinds.crds import install_bundled_crds
 
 
 @pytest.fixture
 def cluster() -> Iterator[FakeKube]:
     """The example cluster in a fake API server (statuses set as the controllers would)."""
     with FakeKube(validate=False) as fake:
+        install_bundled_crds(fake)
         for obj in example_objects():
             kind = obj["kind"]
-            if kind not in WORKLOAD_KINDS and kind != NODE_KIND:
+            if kind not in bundled_registry() and kind != NODE_KIND:
                 continue
             fake.create(obj)
             if kind != NODE_KIND and obj.get("status"):
@@ -79,3 +82,22 @@ def test_a_cluster_that_refuses_the_listing_is_a_connection_error(
     run = run_backfill("--kubeconfig", str(cluster.kubeconfig_path), "--store", str(tmp_path / "s"))
     assert run.code == 2
     assert "cannot list the cluster: HTTP 403" in run.err
+
+
+def test_a_kind_the_cluster_does_not_serve_is_a_note_and_the_rest_is_exported(
+    run_backfill: RunBackfill, cluster: FakeKube, tmp_path: Path
+) -> None:
+    # Widget configured as users do (a settings entry); no CRD of it in the cluster.
+    entry = WIDGET_ENTRY.model_dump(mode="json", by_alias=True, exclude_none=True)
+    store = tmp_path / "s"
+    run = run_backfill(
+        "--kubeconfig", str(cluster.kubeconfig_path), "--store", str(store),
+        config={"kinds": [entry]},
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert (
+        "note: Widget (widgets.example.com, versions v1beta1, v1alpha1) is not served by this "
+        "cluster: none exported"
+    ) in run.err
+    assert len(stored(store)) == EXAMPLE_SUBGRAPHS
+    assert cluster.request_count("list", "/apis/example.com") == 0

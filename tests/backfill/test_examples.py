@@ -3,6 +3,7 @@ graph holds. A second run writes the same subgraphs."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,9 @@ def test_examples_go_into_the_default_store_and_the_summary_shows_the_graph(
     assert run.code == 0, run.err
     assert f"into the store kg-store: {EXAMPLE_SUBGRAPHS} written, 0 unchanged, 0 failed" in run.out
     lines = run.out.splitlines()
-    assert "workload                         9      9          0       0" in lines
+    assert "workload                        17     17          0       0" in lines
     assert "glaciation-node-telemetry        1      1          0       0" in lines
-    assert "total                           26     26          0       0" in lines
+    assert "total                           42     42          0       0" in lines
     # What the graph holds, read back through the store: counts, then one workload's telemetry.
     assert f"in the graph now for cluster cluster1: {EXAMPLE_SUBGRAPHS} subgraphs" in run.out
     assert "where the telemetry of Deployment/shop/web lives" in run.out
@@ -37,7 +38,7 @@ def test_examples_go_into_the_default_store_and_the_summary_shows_the_graph(
     assert 'Loki http://loki.monitoring.svc:3100\n    {namespace="shop",pod=~"web-' in run.out
     assert "/d/kg-workload?var-namespace=shop&var-workload=web&var-kind=Deployment" in run.out
     # Notes and progress go to stderr, so stdout is only the summary.
-    assert "skipped objects of kinds that are not exported: ConfigMap 1, Secret 1" in run.err
+    assert "skipped objects of kinds that are not exported: ConfigMap 1, Pod 2, Secret 1" in run.err
     assert f"backfill: {EXAMPLE_SUBGRAPHS}/{EXAMPLE_SUBGRAPHS} subgraphs (100%)" in run.err
     assert (tmp_path / "kg-store").is_dir()
 
@@ -61,18 +62,16 @@ def test_a_second_run_writes_the_same_subgraphs(run_backfill: RunBackfill, tmp_p
     again = run_backfill("--manifests", str(EXAMPLES), "--store", str(store))
     assert again.code == 0
     assert f"0 written, {EXAMPLE_SUBGRAPHS} unchanged, 0 failed" in again.out
-    assert "total                            0      0         26       0" in again.out.splitlines()
+    assert "total                            0      0         42       0" in again.out.splitlines()
     assert stored(store) == first
 
 
 def test_a_changed_object_is_written_again(run_backfill: RunBackfill, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    manifests = tmp_path / "cluster"
-    manifests.mkdir()
-    for source in EXAMPLES.joinpath("cluster").iterdir():
-        (manifests / source.name).write_text(source.read_text())
+    manifests = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, manifests)
     assert run_backfill("--manifests", str(manifests), "--store", str(store)).code == 0
-    deployments = manifests / "deployments.yaml"
+    deployments = manifests / "cluster" / "deployments.yaml"
     deployments.write_text(deployments.read_text().replace("nginx:1.27.2", "nginx:1.27.9"))
     run = run_backfill("--manifests", str(manifests), "--store", str(store))
     assert run.code == 0

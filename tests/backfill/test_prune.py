@@ -21,7 +21,7 @@ WORKER_2 = "cluster1:node:worker-2"
 def copy_examples(target: Path, *, without: set[tuple[str, str | None, str]]) -> Path:
     """The example manifests minus the objects ``(kind, namespace, name)`` in ``without``."""
     target.mkdir()
-    for source in sorted(EXAMPLES.joinpath("cluster").iterdir()):
+    for source in sorted(EXAMPLES.rglob("*.yaml")):
         kept = []
         for document in yaml.safe_load_all(source.read_text()):
             if document is None:
@@ -31,7 +31,9 @@ def copy_examples(target: Path, *, without: set[tuple[str, str | None, str]]) ->
             elif _key(document) in without:
                 continue
             kept.append(document)
-        (target / source.name).write_text(yaml.safe_dump_all(kept))
+        copy = target / source.relative_to(EXAMPLES)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(yaml.safe_dump_all(kept))
     return target
 
 

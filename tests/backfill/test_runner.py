@@ -66,7 +66,7 @@ async def test_a_refused_subgraph_is_listed_and_the_rest_are_written(renderer: R
     assert report.exit_code == EXIT_FAILED
     assert [(f.what, f.reason) for f in report.failures] == [(refused, "HTTP 413: body too large")]
     assert report.failed == {SubgraphKind.WORKLOAD_TELEMETRY: 1}
-    assert report.written() == 25 and len(sink.documents) == 25
+    assert report.written() == 41 and len(sink.documents) == 41
 
 
 async def test_a_sink_that_goes_away_stops_the_run(renderer: Renderer) -> None:
@@ -77,7 +77,7 @@ async def test_a_sink_that_goes_away_stops_the_run(renderer: Renderer) -> None:
     assert report.written() == 5
     # Every write in flight when it went down failed once; nothing more was sent after that.
     assert sink.puts <= 5 + 2
-    assert report.total_failed + report.written() + report.not_sent <= 26
+    assert report.total_failed + report.written() + report.not_sent <= 42
 
 
 async def test_a_second_run_counts_replacements_as_written(renderer: Renderer) -> None:
@@ -85,7 +85,7 @@ async def test_a_second_run_counts_replacements_as_written(renderer: Renderer) -
     first = await backfill(inventory(), renderer, sink)
     second = await backfill(inventory(), renderer, sink)
     assert (first.exit_code, second.exit_code) == (EXIT_OK, EXIT_OK)
-    assert sum(first.created.values()) == 26 and sum(second.replaced.values()) == 26
+    assert sum(first.created.values()) == 42 and sum(second.replaced.values()) == 42
 
 
 async def test_concurrency_must_be_positive(renderer: Renderer) -> None:
@@ -158,10 +158,10 @@ async def test_input_is_read_while_writing_not_before(renderer: Renderer) -> Non
     source = Inventory(items())
     stream = io.StringIO()
     report = await backfill(source, renderer, sink, concurrency=1, progress=PlainProgress(stream))
-    assert report.exit_code == EXIT_OK and source.complete and source.count == 12
+    assert report.exit_code == EXIT_OK and source.complete and source.count == 20
     assert puts_seen_by_reader[0] == 0 and puts_seen_by_reader[-1] > 0
     # The total was not known until the input was read; the last line has it.
-    assert stream.getvalue().splitlines()[-1].startswith("backfill: 26/26 subgraphs (100%)")
+    assert stream.getvalue().splitlines()[-1].startswith("backfill: 42/42 subgraphs (100%)")
 
 
 def test_plain_progress_without_a_total_says_it_is_still_reading() -> None:

@@ -69,7 +69,7 @@ def test_a_restarted_service_still_knows_what_is_unchanged(
         assert again.code == 0, again.err
         assert f"0 written, {EXAMPLE_SUBGRAPHS} unchanged" in again.out
         changed = copy_examples(tmp_path / "now", without=set())
-        deployments = changed / "deployments.yaml"
+        deployments = changed / "cluster" / "deployments.yaml"
         deployments.write_text(deployments.read_text().replace("replicas: 3", "replicas: 4", 1))
         third = run_backfill("--manifests", str(changed), "--sink", service.url)
         assert third.code == 0, third.err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import bundled_registry
 from kg_exporter.watch.rbac import read_rules
 from tests.conftest import ROOT
 from tests.daemon.objects import WIDGET
@@ -36,7 +36,8 @@ def test_prints_an_applicable_cluster_role_for_the_configured_kinds() -> None:
         for resource in rule["resources"]
         if rule["verbs"] == READ
     }
-    assert granted == {(k.group, k.plural) for k in WORKLOAD_KINDS.values()} | {("", "nodes")}
+    wanted = {(k.group, k.plural) for k in bundled_registry().specs()} | {("", "nodes")}
+    assert granted == wanted
 
 
 def test_a_wrong_settings_file_is_a_usage_error(tmp_path: Path) -> None:
@@ -48,12 +49,15 @@ def test_a_wrong_settings_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_one_rule_per_group_in_the_kinds_order_with_the_core_group_last() -> None:
-    kinds = [WIDGET, *WORKLOAD_KINDS.values(), WIDGET]
+    kinds = [WIDGET, *bundled_registry().specs(), WIDGET]
     rules = read_rules(kinds)
     assert [(r["apiGroups"], r["resources"]) for r in rules] == [
         (["example.com"], ["widgets"]),
-        (["apps"], ["deployments", "statefulsets"]),
-        (["batch"], ["jobs"]),
+        (["apps"], ["deployments", "statefulsets", "daemonsets"]),
+        (["batch"], ["jobs", "cronjobs"]),
+        (["jobset.x-k8s.io"], ["jobsets"]),
+        (["flux-framework.org"], ["metricsets", "miniclusters"]),
+        (["ensemble.flux-framework.org"], ["ensembles"]),
         ([""], ["nodes"]),
     ]
     assert all(r["verbs"] == READ for r in rules)

@@ -23,8 +23,9 @@ def test_render_examples_jsonld() -> None:
     assert result.returncode == 0, result.stderr
     subgraphs = json.loads(result.stdout)["subgraphs"]
     kinds = [s["kind"] for s in subgraphs]
-    # 4 deployments + 2 statefulsets + 3 jobs, 3 nodes, one glaciation node; two subgraphs each.
-    assert kinds.count("workload") == kinds.count("workload-telemetry") == 9
+    # 9 workloads of examples/cluster, 8 of examples/kinds (children folded into their owners), 3
+    # nodes, one glaciation node; two subgraphs each.
+    assert kinds.count("workload") == kinds.count("workload-telemetry") == 17
     assert kinds.count("node") == kinds.count("node-telemetry") == 3
     assert kinds.count("glaciation-node") == kinds.count("glaciation-node-telemetry") == 1
     assert "skipped: kind 'ConfigMap' is not exported" in result.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry
 
 from kg_exporter.runtime import Daemon
 from kg_exporter.settings import Settings
-from kg_exporter.watch.entry import KindEntry
 from tests.daemon.fakes import FixedClock, MemorySink
 
 FAST = {
@@ -74,7 +73,6 @@ async def running_daemon(
     settings: Settings | None = None,
     clock: FixedClock | None = None,
     synced: bool = True,
-    kinds: Sequence[KindEntry] | None = None,
 ) -> AsyncIterator[Running]:
     daemon = Daemon(
         settings or daemon_settings(),
@@ -82,7 +80,6 @@ async def running_daemon(
         sink=sink,
         registry=CollectorRegistry(),
         clock=clock or FixedClock(),
-        kinds=kinds,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(daemon.run(stop))

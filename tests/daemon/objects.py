@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kg_exporter.kinds import WorkloadKind
-from kg_exporter.state.lifecycle import observe_deployment
+from kg_exporter.kinds.registry import bundled_entries
+from kg_exporter.kinds.spec import compile_entry
 
 Obj = dict[str, Any]
 
@@ -105,13 +105,13 @@ def job_finished(outcome: str) -> Obj:
 
 #: A custom kind (no CRD of it is bundled) whose objects carry a pod template and replica counts,
 #: as many CRDs do; it borrows the Deployment's rules: the tests using it are about discovery and
-#: RBAC, not lifecycle rules.
-WIDGET = WorkloadKind(
-    "Widget",
-    "example.com",
-    ("v1beta1", "v1alpha1"),
-    "widgets",
-    observe_deployment,
-    "k8s:DeploymentWorkload",
-    "-[a-z0-9]{1,10}-[a-z0-9]{5}",
+#: RBAC, not lifecycle rules. ``WIDGET_ENTRY`` is how a user configures it (settings ``kinds:``).
+WIDGET_ENTRY = next(e for e in bundled_entries() if e.kind == "Deployment").model_copy(
+    update={
+        "kind": "Widget",
+        "group": "example.com",
+        "versions": ("v1beta1", "v1alpha1"),
+        "plural": "widgets",
+    }
 )
+WIDGET = compile_entry(WIDGET_ENTRY)

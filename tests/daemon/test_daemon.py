@@ -308,7 +308,9 @@ async def test_metrics(fake_kube: FakeKube, api: ApiClient) -> None:
     async with running_daemon(api, sink) as daemon:
         # Watching first: an empty store lists at resourceVersion 0, and a watch from 0 starts
         # with the current state (ADDED only), as the API server does.
-        await eventually(lambda: fake_kube.open_watches == 4)
+        # Deployments, StatefulSets, Jobs, DaemonSets, CronJobs and Nodes (no CRD of the other
+        # bundled kinds is installed here).
+        await eventually(lambda: fake_kube.open_watches == 6)
         fake_kube.create(deployment("web"))
         fake_kube.patch_status("Deployment", "default", "web", {"availableReplicas": 1})
         await eventually(lambda: sink.phase(WEB) == "running")

@@ -7,31 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from kubernetes_asyncio.client import ApiClient
 
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import bundled_registry
 from kg_exporter.watch.discovery import Discovery, Served
 from tests.daemon.fakes import MemorySink
 from tests.daemon.harness import Running, daemon_settings, eventually, running_daemon
-from tests.daemon.objects import JOB_STARTED, WIDGET, Obj, deployment, job
+from tests.daemon.objects import JOB_STARTED, WIDGET, WIDGET_ENTRY, Obj, deployment, job
 from tests.fakekube import FakeKube
 from tests.fakekube.crds import definition
+from tests.kinds.crds import install_bundled_crds
 
 GROUP = WIDGET.group
 CRD_NAME = f"widgets.{GROUP}"
 W1 = "cluster1:workload:widget:default:w1"
 WEB = "cluster1:workload:deployment:default:web"
 INTERVAL = 0.2
-
-
-@pytest.fixture(autouse=True)
-def widget_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(WORKLOAD_KINDS, "Widget", WIDGET)
-    yield
 
 
 def widget(name: str, version: str = "v1alpha1") -> Obj:
@@ -45,7 +39,8 @@ def running(fake: FakeKube, kind: str, name: str) -> None:
 
 
 def settings() -> object:
-    return daemon_settings(daemon={"discovery_interval_seconds": INTERVAL})
+    # Widget is configured as a user configures a kind of their own: a settings entry.
+    return daemon_settings(daemon={"discovery_interval_seconds": INTERVAL}, kinds=[WIDGET_ENTRY])
 
 
 def served(daemon: Running, kind: str) -> float:
@@ -64,6 +59,7 @@ async def test_a_kind_not_served_is_one_line_no_wait_and_is_watched_once_install
     fake_kube: FakeKube, api: ApiClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "kg_exporter")
+    install_bundled_crds(fake_kube)  # Widget is the one kind not served
     sink = MemorySink()
     async with running_daemon(api, sink, settings=settings()) as daemon:  # type: ignore[arg-type]
         await eventually(lambda: daemon.daemon.health.ready, what="ready without Widget")
@@ -193,8 +189,9 @@ async def test_discovery_picks_the_first_served_version_of_the_entry(
     fake_kube: FakeKube, api: ApiClient
 ) -> None:
     fake_kube.create(definition(GROUP, "Widget", versions=("v1", "v1beta1", "v1alpha1")))
-    node = replace(WORKLOAD_KINDS["Deployment"], kind="Node", group="", plural="nodes")
-    resolved = await Discovery(api).resolve([WIDGET, node, WORKLOAD_KINDS["Deployment"]])
+    deployment_kind = bundled_registry()["Deployment"]
+    node = replace(deployment_kind, kind="Node", group="", plural="nodes")
+    resolved = await Discovery(api).resolve([WIDGET, node, deployment_kind])
     assert resolved == {
         "Widget": Served("v1beta1", True),
         "Node": Served("v1", False),
@@ -204,3 +201,27 @@ async def test_discovery_picks_the_first_served_version_of_the_entry(
     assert await Discovery(api).served(other) == Served("v1alpha1", True)
     assert await Discovery(api).served(replace(WIDGET, group="example.org")) is None
     assert await Discovery(api).served(replace(WIDGET, plural="gadgets")) is None
+
+
+async def test_discovery_failing_at_start_up_is_retried_and_later_keeps_what_is_watched(
+    fake_kube: FakeKube, api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "kg_exporter")
+    fake_kube.fail_next_requests(2, status=503, verb="get")  # /apis answers 503 twice
+    fake_kube.create(deployment("web"))
+    running(fake_kube, "Deployment", "web")
+    sink = MemorySink()
+    async with running_daemon(api, sink, settings=settings()) as daemon:  # type: ignore[arg-type]
+        await eventually(lambda: sink.phase(WEB) == "running")
+        retried = lines(caplog, "API discovery failed", logging.WARNING)
+        assert len(retried) == 2 and "retrying in" in retried[0], retried
+        # Later (Widget still absent): a failing check keeps what is watched, one warning.
+        checks = fake_kube.requests[("get", "/apis")]
+        fake_kube.fail_next_requests(3, status=503, verb="get")
+        await eventually(lambda: fake_kube.requests[("get", "/apis")] >= checks + 4)
+        later = lines(caplog, "API discovery failed", logging.WARNING)[2:]
+        assert len(later) == 1 and "checking again in 0.2 s" in later[0], later
+        assert served(daemon, "Deployment") == 1
+        fake_kube.scale("Deployment", "default", "web", 0)
+        fake_kube.patch_status("Deployment", "default", "web", {"availableReplicas": 0})
+        await eventually(lambda: sink.phase(WEB) == "stopped", what="still watched")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import bundled_registry, extract
 from kg_exporter.render.facts import DATA_ANNOTATION, Lifecycle
 from kg_exporter.render.renderer import Renderer
 from kg_exporter.settings import load_settings
@@ -31,16 +31,15 @@ def roundtrip(projection: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "obj",
-    [o for o in example_objects() if o.get("kind") in WORKLOAD_KINDS],
+    [o for o in example_objects() if o.get("kind") in bundled_registry()],
     ids=lambda o: f"{o['kind']}/{o['metadata']['name']}",
 )
 def test_example_workloads_render_the_same_from_their_projection(obj: dict[str, Any]) -> None:
     projection = roundtrip(project_workload(obj))
-    spec = WORKLOAD_KINDS[obj["kind"]]
-    assert spec.observe(projection) == spec.observe(obj)
-    assert renderer().workload(projection) == renderer().workload(obj)
+    observed = Lifecycle.from_observation(extract(obj, bundled_registry()).observation)
+    assert renderer().workload_from(projection, observed) == renderer().workload(obj)
     stopped = Lifecycle(Phase.STOPPED, "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
-    assert renderer().workload(projection, lifecycle=stopped) == renderer().workload(
+    assert renderer().workload_from(projection, stopped) == renderer().workload(
         obj, lifecycle=stopped
     )
 
@@ -113,7 +112,7 @@ label_maps = st.dictionaries(
 
 @st.composite
 def workloads(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(sorted(WORKLOAD_KINDS)))
+    kind = draw(st.sampled_from(sorted(bundled_registry())))
     annotations = draw(label_maps)
     if draw(st.booleans()):
         annotations["kubectl.kubernetes.io/last-applied-configuration"] = '{"env": "s3cret-canary"}'
@@ -179,9 +178,8 @@ def test_generated_workloads_render_the_same_from_their_projection(
     original = copy.deepcopy(obj)
     projection = roundtrip(project_workload(obj))
     assert obj == original, "projecting must not modify the object"
-    spec = WORKLOAD_KINDS[obj["kind"]]
-    assert spec.observe(projection) == spec.observe(obj)
-    assert renderer().workload(projection, lifecycle=lifecycle) == renderer().workload(
+    observed = Lifecycle.from_observation(extract(obj, bundled_registry()).observation)
+    assert renderer().workload_from(projection, lifecycle or observed) == renderer().workload(
         obj, lifecycle=lifecycle
     )
     kept = json.dumps(projection)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from kg_exporter.kinds import bundled_registry
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Outcome, Phase
 from kg_exporter.state.readback import ReadBack, Stored, read_back, same_instant
@@ -83,7 +84,10 @@ def test_read_back(
     exists: bool,
     expected: ReadBack,
 ) -> None:
-    decision = read_back(stored, uid=uid, desired=desired, kind=kind, exists=exists, now=NOW)
+    clock_timed = bundled_registry()[kind].clock_timed
+    decision = read_back(
+        stored, uid=uid, desired=desired, clock_timed=clock_timed, exists=exists, now=NOW
+    )
     assert decision == expected
     # Written exactly when the live instance's lifecycle is not what the graph holds.
     assert decision.writes == (expected.graph is not None and expected.graph != expected.holds)
@@ -97,5 +101,5 @@ def test_times_compare_as_instants() -> None:
     assert not same_instant(None, "2026-11-01T10:00:00Z") and same_instant(None, None)
     stored = Stored("u1", Lifecycle(Phase.STOPPED, T0, "2026-11-01T11:00:00.000Z", Outcome.FAILED))
     live = Lifecycle(Phase.STOPPED, T0, T1, Outcome.FAILED)
-    decision = read_back(stored, uid="u1", desired=live, kind="Job", exists=True, now=NOW)
+    decision = read_back(stored, uid="u1", desired=live, clock_timed=False, exists=True, now=NOW)
     assert not decision.writes, "the same end, written differently: nothing to rewrite"

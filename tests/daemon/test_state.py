@@ -60,7 +60,7 @@ def test_the_latest_projection_is_kept_without_a_change(table: WorkloadTable) ->
     assert table.apply(relabelled) is None
     record = table.get(WEB)
     assert record is not None
-    assert decode(record.projection)["metadata"]["labels"] == {"tier": "gold"}
+    assert decode(record.projection)["labels"] == {"tier": "gold"}
 
 
 def test_delete_stops_a_running_workload_and_forgets_it_once_written(table: WorkloadTable) -> None:
@@ -95,11 +95,11 @@ def test_recreated_while_not_looking_restarts(table: WorkloadTable) -> None:
     # Same name, new uid, not started yet: the old instance stopped; its projection is kept.
     change = table.apply(live(deployment("web", labels={"v": "2"}), uid="new", availableReplicas=0))
     assert change is not None and change.after is not None and change.after.phase is Phase.STOPPED
-    assert "labels" not in decode(record.projection)["metadata"]
+    assert decode(record.projection)["labels"] == {}
     # The new instance starts: running again, with its own projection.
     change = table.apply(live(deployment("web", labels={"v": "2"}), uid="new", availableReplicas=1))
     assert change is not None and change.after is not None and change.after.phase is Phase.RUNNING
-    assert decode(record.projection)["metadata"]["labels"] == {"v": "2"}
+    assert decode(record.projection)["labels"] == {"v": "2"}
 
 
 def test_replace_yields_vanished_keys_and_stops_them(table: WorkloadTable) -> None:
@@ -154,7 +154,7 @@ def test_a_read_back_decision_applies_to_the_record_it_was_made_for(
     assert record is not None and record.graph is not None
     stored = Stored("u1", Lifecycle(Phase.RUNNING, "2026-10-01T00:00:00Z"))
     decision = read_back(
-        stored, uid="u1", desired=record.graph, kind="Deployment", exists=True, now="t"
+        stored, uid="u1", desired=record.graph, clock_timed=True, exists=True, now="t"
     )
     table.read_back(WEB, record, decision)
     assert record.graph == stored.lifecycle and not record.needs_write
@@ -214,7 +214,7 @@ def test_a_recreated_instance_that_started_records_the_old_stop_first(table: Wor
     assert record.ended is not None and record.needs_write
     assert record.ended.lifecycle.phase is Phase.STOPPED
     assert record.ended.lifecycle.started_at == started, "the old instance's own start"
-    assert "labels" not in decode(record.ended.projection)["metadata"], "rendered as the old one"
+    assert decode(record.ended.projection)["labels"] == {}, "rendered as the old one"
     assert record.graph is not None and record.graph.started_at != started
     table.ended_written(WEB, record, record.ended)
     assert record.ended is None and record.needs_write, "then the new instance"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kg_exporter.kinds import bundled_registry
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Observation, Outcome, Phase, next_phase
 from kg_exporter.state.transitions import advance, deleted, is_tentative
@@ -75,13 +76,14 @@ def test_advance(
     live: bool,
     expected: Lifecycle | None,
 ) -> None:
-    assert advance(graph, observed, NOW, kind=kind, seen_live=live) == expected
+    clock_timed = bundled_registry()[kind].clock_timed
+    assert advance(graph, observed, NOW, clock_timed=clock_timed, seen_live=live) == expected
 
 
 def test_unchanged_graph_is_the_same_object() -> None:
     # The state table relies on identity to know nothing changed.
-    assert advance(RUN, Observation(R, started_at=T1), NOW, kind="Deployment") is RUN
-    assert advance(STOP, Observation(P), NOW, kind="Deployment") is STOP
+    assert advance(RUN, Observation(R, started_at=T1), NOW, clock_timed=True) is RUN
+    assert advance(STOP, Observation(P), NOW, clock_timed=True) is STOP
 
 
 @pytest.mark.parametrize(

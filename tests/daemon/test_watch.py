@@ -12,9 +12,11 @@ import pytest
 from kubernetes_asyncio.client import ApiClient
 
 from kg_exporter.watch import EventType, Target, Watcher, open_api_client
+from kg_exporter.watch.loop import NotServed
 from tests.daemon.harness import eventually
 from tests.daemon.objects import deployment
 from tests.fakekube import FakeKube
+from tests.fakekube.crds import definition
 
 DEPLOYMENTS = Target("Deployment", "apps", "v1", "deployments")
 Key = tuple[str, str, str]
@@ -259,3 +261,41 @@ async def test_bookmarks_move_the_cursor_without_events() -> None:
             assert mirror.events == [] and mirror.lists == 1
         finally:
             await client.close()
+
+
+async def test_403_is_reported_once_then_retried_quietly_until_allowed(
+    fake_kube: FakeKube, api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="kg_exporter.watch")
+    fake_kube.create(deployment("a"))
+    fake_kube.forbid("deployments")
+    reports: list[tuple[Target, int]] = []
+    permitted: list[Target] = []
+    w = watcher(
+        api,
+        Mirror(),
+        on_forbidden=lambda t, exc: reports.append((t, exc.status)),
+        on_permitted=permitted.append,
+        forbidden_retry=0.05,
+    )
+    async with Running(w):
+        await eventually(lambda: fake_kube.request_count("list") >= 4)
+        assert reports == [(DEPLOYMENTS, 403)] and w.forbidden and not permitted
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert set(w.restarts) == {"forbidden"}  # type: ignore[attr-defined]
+        assert w.failures == []  # type: ignore[attr-defined]  # no backoff: its own interval
+        fake_kube.allow("deployments")
+        await eventually(lambda: permitted == [DEPLOYMENTS] and fake_kube.open_watches == 1)
+        assert not w.forbidden and len(reports) == 1
+
+
+async def test_404_ends_the_loop_the_resource_is_no_longer_served(
+    fake_kube: FakeKube, api: ApiClient
+) -> None:
+    fake_kube.create(definition("example.com", "Widget", versions=("v1",)))
+    widgets = Target("Widget", "example.com", "v1", "widgets")
+    task = asyncio.create_task(watcher(api, Mirror(), widgets).run())
+    await eventually(lambda: fake_kube.open_watches == 1)
+    fake_kube.delete("CustomResourceDefinition", None, "widgets.example.com")
+    with pytest.raises(NotServed, match=r"no longer serves widgets \(example.com/v1\)"):
+        await asyncio.wait_for(task, 5)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from kg_exporter.commands.rbac import cluster_role
-from kg_exporter.kinds import WORKLOAD_KINDS
+from kg_exporter.kinds import bundled_registry
 from kg_exporter.settings import Settings
 from tests.deploy.manifests import KUSTOMIZATIONS, REPO, Obj, find, one, pod_specs, render
 from tests.support.processes import IN_CI
@@ -100,12 +100,13 @@ def test_the_cluster_role_grants_read_of_exactly_the_watched_kinds(objects: list
         for resource in rule["resources"]
     }
     read = frozenset({"get", "list", "watch"})
-    wanted = {(k.group, k.plural, read) for k in WORKLOAD_KINDS.values()} | {("", "nodes", read)}
+    wanted = {(k.group, k.plural, read) for k in bundled_registry().specs()}
+    wanted.add(("", "nodes", read))
     if _daemon_reads_pods():
         wanted.add(("", "pods", read))
     assert granted == wanted
     # Exactly what `kg-exporter rbac` prints for the bundled kinds, so the two cannot drift.
-    printed = cluster_role(WORKLOAD_KINDS.values())
+    printed = cluster_role(bundled_registry().specs())
     assert role["rules"] == printed["rules"]
     assert printed["metadata"]["labels"].items() <= role["metadata"]["labels"].items()
     assert all("resourceNames" not in rule for rule in role["rules"])
@@ -114,8 +115,9 @@ def test_the_cluster_role_grants_read_of_exactly_the_watched_kinds(objects: list
 
 def _daemon_reads_pods() -> bool:
     """Whether the daemon's watch code lists or watches pods (then, and only then, it may)."""
-    sources = [*(REPO / "kg_exporter" / "watch").glob("**/*.py"), REPO / "kg_exporter" / "kinds.py"]
-    return any("_pod(" in p.read_text() or '"pods"' in p.read_text() for p in sources)
+    sources = (REPO / "kg_exporter" / "watch").glob("**/*.py")
+    pods = any("_pod(" in p.read_text() or '"pods"' in p.read_text() for p in sources)
+    return pods or any(k.plural == "pods" for k in bundled_registry().specs())
 
 
 def test_the_lease_role_is_namespaced_and_limited_to_the_lease(objects: list[Obj]) -> None:

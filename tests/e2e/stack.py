@@ -177,9 +177,20 @@ def run_argv(config: Path, kubeconfig: Path) -> list[str]:
 class Daemon(Process):
     """``kg-exporter run --config FILE --kubeconfig FILE`` with fast retries for tests."""
 
-    def __init__(self, kubeconfig: Path, sink_url: str, workdir: Path, **daemon: Any) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        sink_url: str,
+        workdir: Path,
+        *,
+        settings: dict[str, Any] | None = None,
+        **daemon: Any,
+    ) -> None:
+        """``daemon``: ``daemon.*`` settings over the fast test defaults; ``settings``: other
+        top-level settings (``kinds``, ``namespaces``, …)."""
         port = free_port()
-        config = {
+        config: dict[str, Any] = {
+            **(settings or {}),
             "sink": {
                 "url": sink_url,
                 "timeout_seconds": 2.0,
@@ -207,6 +218,15 @@ class Daemon(Process):
             log=workdir / "daemon.log",
             ready_path="/readyz",
         )
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        """The value of one series on its /metrics, None when absent."""
+        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        series = f"{name}{{{wanted}}}" if labels else name
+        for line in httpx.get(self.url + "/metrics", timeout=5).text.splitlines():
+            if line.startswith(series + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return None
 
     def readyz(self) -> int:
         try:

@@ -53,7 +53,7 @@ def test_410_and_dropped_watches_mid_stream_lose_no_start_or_stop(
 
     def watching_again(before: int) -> None:
         eventually(
-            lambda: fake_kube.request_count("watch") >= before + 4 and fake_kube.open_watches == 4,
+            lambda: fake_kube.request_count("watch") >= before + 6 and fake_kube.open_watches == 6,
             what="the watches are back",
         )
 

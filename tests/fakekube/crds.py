@@ -9,6 +9,8 @@ whose name is not ``<plural>.<group>``, whose names clash, or without exactly on
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import errors
 from .resources import CRD, Obj, Registry, Resource
 
@@ -151,3 +153,22 @@ def definition(
             ],
         },
     }
+
+
+#: The CRDs of the operators whose kinds kg-exporter bundles, as their install manifests define
+#: them (group, kind, plural, served versions newest first, scope; docs: the brief's
+#: workload-kinds.md). Create one with ``fake.create(definition(**OPERATOR_CRDS["JobSet"]))``.
+OPERATOR_CRDS: dict[str, dict[str, Any]] = {
+    "JobSet": {"group": "jobset.x-k8s.io", "kind": "JobSet", "versions": ("v1alpha2",)},
+    "MetricSet": {"group": "flux-framework.org", "kind": "MetricSet", "versions": ("v1alpha2",)},
+    "MiniCluster": {
+        "group": "flux-framework.org",
+        "kind": "MiniCluster",
+        "versions": ("v1alpha2",),
+    },
+    "Ensemble": {
+        "group": "ensemble.flux-framework.org",
+        "kind": "Ensemble",
+        "versions": ("v1alpha1",),
+    },
+}

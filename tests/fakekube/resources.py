@@ -79,9 +79,10 @@ CRD = Resource(
 BUILTIN: tuple[Resource, ...] = (
     Resource("apps", "v1", "deployments", "Deployment", True, True, True, short_names=("deploy",)),
     Resource("apps", "v1", "statefulsets", "StatefulSet", True, True, True, short_names=("sts",)),
-    Resource("batch", "v1", "jobs", "Job", True, True),
-    Resource("apps", "v1", "replicasets", "ReplicaSet", True, True, True, short_names=("rs",)),
     Resource("apps", "v1", "daemonsets", "DaemonSet", True, True, short_names=("ds",)),
+    Resource("batch", "v1", "jobs", "Job", True, True),
+    Resource("batch", "v1", "cronjobs", "CronJob", True, True, short_names=("cj",)),
+    Resource("apps", "v1", "replicasets", "ReplicaSet", True, True, True, short_names=("rs",)),
     Resource("", "v1", "pods", "Pod", True, True, short_names=("po",)),
     Resource("", "v1", "nodes", "Node", False, True, resets_status_on_create=False),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True, False),

@@ -13,7 +13,7 @@ from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from tests.fakekube import FakeKube, KubeError
-from tests.fakekube.crds import definition
+from tests.fakekube.crds import OPERATOR_CRDS, definition
 from tests.fakekube.resources import version_priority
 
 pytest_plugins = ["tests.fakekube.fixtures"]
@@ -193,3 +193,45 @@ def test_version_priority_is_kubernetes_order() -> None:
     assert sorted(versions, key=version_priority) == [
         "v2", "v1", "v1beta2", "v1beta1", "v11alpha2", "v1alpha2", "v1alpha1", "foo"
     ]  # fmt: skip
+
+
+async def test_the_operators_crds_serve_their_kinds_and_daemonsets_cronjobs_are_built_in(
+    fake_kube: FakeKube, api: client.ApiClient
+) -> None:
+    plurals = {
+        "JobSet": ("jobset.x-k8s.io", "v1alpha2", "jobsets"),
+        "MetricSet": ("flux-framework.org", "v1alpha2", "metricsets"),
+        "MiniCluster": ("flux-framework.org", "v1alpha2", "miniclusters"),
+        "Ensemble": ("ensemble.flux-framework.org", "v1alpha1", "ensembles"),
+    }
+    assert set(OPERATOR_CRDS) == set(plurals)
+    for crd in OPERATOR_CRDS.values():
+        fake_kube.create(definition(**crd))
+    objects = client.CustomObjectsApi(api)
+    for group, version, plural in plurals.values():
+        listing = await objects.list_cluster_custom_object(group, version, plural)
+        assert listing["items"] == []
+    flux = await objects.get_api_resources("flux-framework.org", "v1alpha2")
+    assert {r.name for r in flux.resources} >= {"metricsets", "miniclusters"}
+
+    template = {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    fake_kube.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "agent", "namespace": "default"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": template},
+        }
+    )
+    fake_kube.create(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {"name": "nightly", "namespace": "default"},
+            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": template}}},
+        }
+    )
+    daemonsets = await client.AppsV1Api(api).list_daemon_set_for_all_namespaces()
+    cronjobs = await client.BatchV1Api(api).list_cron_job_for_all_namespaces()
+    assert [d.metadata.name for d in daemonsets.items] == ["agent"]
+    assert [c.spec.schedule for c in cronjobs.items] == ["0 2 * * *"]

@@ -14,9 +14,7 @@ from kg_exporter.glaciation.render import SnapshotRenderer
 from kg_exporter.glaciation.snapshotter import Snapshotter
 from kg_exporter.glaciation.writer import SnapshotWriter
 from kg_exporter.settings import SinkSettings
-from kg_exporter.sink.backoff import Backoff
-from kg_exporter.sink.glaciation_api import GlaciationApi
-from kg_exporter.sink.http import SinkClient, make_http_client
+from kg_exporter.sink.glaciation_api import open_glaciation_api
 from kg_exporter.watch import EventType, Target
 from tests.glaciation.service import GlaciationService
 from tests.support.processes import free_port
@@ -89,13 +87,7 @@ def test_a_skipped_object_is_counted() -> None:
 
 def writer_to(url: str, metrics: GlaciationMetrics) -> SnapshotWriter:
     settings = SinkSettings(kind="glaciation", url=url, max_attempts=1, timeout_seconds=2)
-    client = SinkClient(
-        make_http_client(settings),
-        backoff=Backoff.from_settings(settings),
-        timeout_seconds=2,
-        owns_client=True,
-    )
-    return SnapshotWriter(GlaciationApi(client, url), metrics)
+    return SnapshotWriter(open_glaciation_api(settings), metrics)
 
 
 async def test_an_end_is_kept_until_a_snapshot_with_it_is_written(
@@ -125,3 +117,35 @@ async def test_an_end_is_kept_until_a_snapshot_with_it_is_written(
         await up.aclose()
     assert metrics.snapshots.labels("failed")._value.get() == 1
     assert metrics.snapshots.labels("written")._value.get() == 1
+
+
+async def test_what_ended_while_nobody_watched_is_closed_at_start(
+    glaciation_service: GlaciationService,
+) -> None:
+    """A restarted profile reads this cluster's newest snapshot: what it shows live and the
+    cluster no longer has (a pod deleted while the exporter was down) ends in the next one."""
+    metrics = GlaciationMetrics(CollectorRegistry())
+    cluster = f"cluster-{free_port()}"
+    renderer = SnapshotRenderer(GlaciationSettings())
+    before = inventory([])
+    listing(before, NODES, [{"kind": "Node", "metadata": {"name": "n1"}}])
+    listing(before, PODS, [pod("kept"), pod("deleted-while-down")])
+    settings = SinkSettings(kind="glaciation", url=glaciation_service.url)
+    writer = SnapshotWriter(open_glaciation_api(settings), metrics, writer=cluster)
+    try:
+        await Snapshotter(
+            before, renderer, None, writer, metrics, interval_seconds=10, change_delay_seconds=0
+        ).snapshot()
+        previous = await writer.live_resources()
+    finally:
+        await writer.aclose()
+    base = GlaciationSettings().resource_base
+    after = inventory([])
+    listing(after, NODES, [{"kind": "Node", "metadata": {"name": "n1"}}])
+    listing(after, PODS, [pod("kept")])
+    ids = {iri.removeprefix(base): d for iri, d in previous.items()}
+    assert after.close_missing(ids, END) == 2
+    assert {rid: e["state"] for rid, e in after.ended.items()} == {
+        "ns.deleted-while-down": "Unknown",
+        "ns.deleted-while-down.c": "terminated",
+    }

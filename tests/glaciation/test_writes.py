@@ -20,10 +20,8 @@ from kg_exporter.glaciation.writer import WRITE_PREFIX, WRITE_TYPE, SnapshotWrit
 from kg_exporter.identity import subgraph_graph_iri
 from kg_exporter.settings import SinkSettings
 from kg_exporter.sink import PutOutcome, Sink, open_sink
-from kg_exporter.sink.backoff import Backoff
 from kg_exporter.sink.glaciation import DIGEST
-from kg_exporter.sink.glaciation_api import GlaciationApi
-from kg_exporter.sink.http import SinkClient, make_http_client
+from kg_exporter.sink.glaciation_api import open_glaciation_api
 from tests.glaciation.service import GlaciationService
 from tests.reliability.proxy import FaultProxy, Seen
 from tests.sink.documents import same_graph, workload_document
@@ -113,13 +111,7 @@ async def test_sink_retried_patch_leaves_one_graph(
 
 def writer_for(url: str, metrics: GlaciationMetrics, **options: Any) -> SnapshotWriter:
     settings = SinkSettings(kind="glaciation", url=url, **FAST)
-    client = SinkClient(
-        make_http_client(settings),
-        backoff=Backoff.from_settings(settings),
-        timeout_seconds=settings.timeout_seconds,
-        owns_client=True,
-    )
-    return SnapshotWriter(GlaciationApi(client, url), metrics, **options)
+    return SnapshotWriter(open_glaciation_api(settings), metrics, **options)
 
 
 def snapshot_document(tag: str) -> dict[str, Any]:
@@ -164,17 +156,22 @@ async def test_snapshot_named_for_the_readers_and_retry_deduplicated(
 async def test_pruning_drops_only_our_old_snapshots(glaciation_service: GlaciationService) -> None:
     metrics = GlaciationMetrics(CollectorRegistry())
     now = [1e9]
+    ours, theirs = f"cluster-{uuid.uuid4().hex[:8]}", f"cluster-{uuid.uuid4().hex[:8]}"
     writer = writer_for(
-        glaciation_service.url, metrics, prune_age_seconds=60.0, clock=lambda: now[0]
+        glaciation_service.url, metrics, prune_age_seconds=60.0, clock=lambda: now[0], writer=ours
     )
+    other = writer_for(glaciation_service.url, metrics, writer=theirs)
     foreign = glaciation_service.patch(snapshot_document("published-exporter"))
     try:
         old = await writer.write(snapshot_document("old"))
-        # The server's clock names graphs; ours is moved so that "old" is past the prune age.
-        now[0] = (int(str(old).split(":")[1]) / 1000) + 61
+        other_cluster = await other.write(snapshot_document("other-cluster"))
+        # The server's clock names graphs; ours is moved so that both are past the prune age.
+        now[0] = (int(str(other_cluster).split(":")[1]) / 1000) + 61
         new = await writer.write(snapshot_document("new"))
     finally:
         await writer.aclose()
+        await other.aclose()
     graphs = glaciation_service.snapshot_graphs()
     assert new in graphs and old not in graphs
-    assert foreign.split("<")[1].rstrip(">.") in graphs, "another writer's snapshot stays"
+    assert other_cluster in graphs, "another cluster's kg-exporter snapshot stays"
+    assert foreign.split("<")[1].split(">")[0] in graphs, "the published exporter's stays"

@@ -16,11 +16,10 @@ import pytest
 from tests.deploy.manifests import BASE, OVERLAY, find, render
 from tests.image.engine import Engine, engine_with_image
 from tests.image.pods import Container, pod_spec, run_args
-from tests.support.processes import free_port, http_ok, wait_until
+from tests.support.processes import free_port
 
 #: The pods' fsGroup: Kubernetes makes mounted Secrets and volumes readable through this group.
 FS_GROUP = 10001
-STARTUP_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="session")
@@ -86,15 +85,7 @@ class ServicePod:
 
     def start(self) -> None:
         self.container.start()
-        try:
-            wait_until(
-                lambda: http_ok(self.url + "/healthz") or not self.container.running(),
-                timeout=STARTUP_TIMEOUT,
-                what="metadata-service in the image",
-            )
-        except TimeoutError:
-            pass
-        assert http_ok(self.url + "/healthz"), f"metadata-service not up:\n{self.container.logs()}"
+        self.container.wait_ready(self.url + "/healthz")
 
     def get(self, path: str, **params: str) -> Any:
         response = httpx.get(self.url + path, params=params, headers=self.headers, timeout=10)

@@ -20,8 +20,9 @@ SCRIPT = REPO / "scripts" / "image.sh"
 #: build's exit code to this file when done, its output to the log file.
 STATUS_ENV = "KG_IMAGE_BUILD_STATUS"
 LOG_ENV = "KG_IMAGE_BUILD_LOG"
-#: The image part must stay under 10 minutes; the build alone takes 2-3 on 2 busy cores.
-BUILD_TIMEOUT = 600.0
+#: The build takes 2-6 minutes on 2 cores shared with other work (docs/operations.md); within
+#: the image tests' own 900 s timeout.
+BUILD_TIMEOUT = 840.0
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """A container of deploy/'s manifests, run by the engine as the kubelet would run it: the pod's
-user, group and fsGroup, a read-only root, no capabilities, no privilege escalation, the image's
-entrypoint replaced by ``command`` and its CMD by ``args``, each volume mounted at its
-``mountPath`` (ConfigMaps and Secrets as files from a host directory the test fills, emptyDirs as
-tmpfs), env values and downward-API fields. Host networking: everything listens on 127.0.0.1."""
+user, group and fsGroup, a read-only root, no capabilities, no privilege escalation, its memory
+and CPU limits, the image's entrypoint replaced by ``command`` and its CMD by ``args``, each
+volume mounted at its ``mountPath`` (ConfigMaps and Secrets as files from a host directory the
+test fills, emptyDirs as tmpfs), env values and downward-API fields. Host networking: everything
+listens on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from tests.deploy.manifests import one
 from tests.image.engine import Engine
+from tests.support.processes import http_ok, wait_until
 
 Obj = dict[str, Any]
 
@@ -52,6 +54,11 @@ def run_args(
         options += ["--security-opt", "no-new-privileges"]
     for capability in security.get("capabilities", {}).get("drop", []):
         options += ["--cap-drop", capability]
+    limits = container.get("resources", {}).get("limits", {})
+    if "memory" in limits:
+        options += ["--memory", _memory(limits["memory"])]
+    if "cpu" in limits:
+        options += ["--cpus", _cpus(limits["cpu"])]
 
     kinds = {v["name"]: v for v in pod.get("volumes", [])}
     for mount in container.get("volumeMounts", []):
@@ -80,6 +87,18 @@ def run_args(
         if argument in replace_args:
             arguments[i + 1] = replace_args[argument]
     return options, arguments
+
+
+def _memory(quantity: str) -> str:
+    """A Kubernetes memory quantity in the engines' binary units (256Mi -> 256m)."""
+    units = {"Ki": "k", "Mi": "m", "Gi": "g"}
+    assert quantity[-2:] in units, f"memory limit {quantity!r}: use Ki, Mi or Gi"
+    return quantity[:-2] + units[quantity[-2:]]
+
+
+def _cpus(quantity: str) -> str:
+    """A Kubernetes CPU quantity as a number of CPUs (500m -> 0.5)."""
+    return str(int(quantity[:-1]) / 1000) if quantity.endswith("m") else quantity
 
 
 class Container:
@@ -112,6 +131,15 @@ class Container:
     def running(self) -> bool:
         state = self.engine.run("inspect", "--format", "{{.State.Running}}", self.name, check=False)
         return state.stdout.strip() == "true"
+
+    def wait_ready(self, url: str, timeout: float = 60.0) -> None:
+        """Until ``url`` answers 200; fails with the container's log if it exits first or the
+        time runs out."""
+        try:
+            wait_until(lambda: http_ok(url) or not self.running(), timeout=timeout, what=url)
+        except TimeoutError:
+            pass
+        assert http_ok(url), f"{url} not answering; container log:\n{self.logs()}"
 
     def logs(self) -> str:
         result = self.engine.run("logs", self.name, check=False)

@@ -11,7 +11,7 @@ from kg_exporter import __version__
 from tests.image.engine import Engine, python_in_image
 from tests.image.lock import locked
 
-#: The first test to need the image may wait for its build (scripts/image.sh, 2-4 minutes).
+#: The first test to need the image may wait for its build (scripts/image.sh, 2-6 minutes).
 pytestmark = [pytest.mark.image, pytest.mark.timeout(900)]
 
 DISTRIBUTIONS = """

@@ -16,12 +16,12 @@ from tests.daemon.objects import deployment
 from tests.deploy.manifests import BASE, render
 from tests.e2e.stack import eventually
 from tests.fakekube import FakeKube
-from tests.image.conftest import STARTUP_TIMEOUT, kubeconfig_mount
+from tests.image.conftest import kubeconfig_mount
 from tests.image.engine import Engine
 from tests.image.pods import container, pod_spec, run_args
-from tests.support.processes import free_port, http_ok, wait_until
+from tests.support.processes import free_port
 
-#: The first test to need the image may wait for its build (scripts/image.sh, 2-4 minutes).
+#: The first test to need the image may wait for its build (scripts/image.sh, 2-6 minutes).
 pytestmark = [pytest.mark.image, pytest.mark.timeout(900)]
 
 WRITTEN = re.compile(
@@ -63,15 +63,7 @@ def test_the_daemon_runs_from_the_image_as_the_deployment_runs_it(
         credentials = kubeconfig_mount(tmp_path / "kubeconfig", kube.kubeconfig_path)
         options += ["--volume", f"{credentials}:/var/run/kubeconfig:ro"]
         with container(engine, options, arguments) as daemon:
-            try:
-                wait_until(
-                    lambda: http_ok(url + "/readyz") or not daemon.running(),
-                    timeout=STARTUP_TIMEOUT,
-                    what="kg-exporter run in the image",
-                )
-            except TimeoutError:
-                pass
-            assert http_ok(url + "/readyz"), f"not ready:\n{daemon.logs()}"
+            daemon.wait_ready(url + "/readyz")
             assert kube.get("Lease", POD["metadata.namespace"], "kg-exporter") is not None
 
             kube.create(deployment("web"))

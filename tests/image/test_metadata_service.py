@@ -18,7 +18,7 @@ from tests.deploy.manifests import BASE, render
 from tests.image.engine import Engine
 from tests.image.pods import pod_spec, run_args
 
-#: The first test to need the image may wait for its build (scripts/image.sh, 2-4 minutes).
+#: The first test to need the image may wait for its build (scripts/image.sh, 2-6 minutes).
 pytestmark = [pytest.mark.image, pytest.mark.timeout(900)]
 
 

@@ -63,7 +63,7 @@ async def test_a_poller_walks_the_workloads_and_nodes(metadata: MetadataClient) 
     assert ObjectKey("Deployment", "shop", "web") in workloads
     assert ObjectKey("StatefulSet", "streaming", "kafka") in workloads
     assert ObjectKey("Job", "ml", "train-forecast") in workloads
-    assert len(workloads) == 9
+    assert len(workloads) == 17
     for key in workloads:
         assert key.namespace is not None
         assert await metadata.workload_telemetry("cluster1", key.kind, key.namespace, key.name)

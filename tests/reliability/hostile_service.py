@@ -20,7 +20,9 @@ from tests.e2e.stack import Process
 from tests.sink.documents import workload_document
 from tests.support.processes import free_port
 
-LD = {"Content-Type": "application/ld+json"}
+TOKEN = "hostile-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+LD = {"Content-Type": "application/ld+json", **AUTH}
 KNOWN = [f"c1:workload:deployment:default:known{i:02d}" for i in range(20)]
 #: Limits the service under attack runs with: the defaults, except times (reached in seconds) and
 #: the result size (reached by a small store).
@@ -29,6 +31,8 @@ LIMITS = {
     "--query-seconds": "2",
     "--max-result-bytes": str(256 * 1024),
     "--queue-seconds": "5",
+    "--header-seconds": "2",
+    "--body-seconds": "2",
 }
 #: The service process's own peak resident memory may not pass this (its workers are bounded by
 #: their RLIMIT_DATA, checked apart).
@@ -38,8 +42,10 @@ MAIN_BOUND_MIB = 300.0
 class HostileService(Process):
     def __init__(self, store: Path, log: Path, *extra: str) -> None:
         port = free_port()
+        self.token_file = store.parent / "token"
+        self.token_file.write_text(TOKEN + "\n")
         argv = [sys.executable, "-m", "kg_exporter.service", "--store", str(store)]
-        argv += ["--listen", f"127.0.0.1:{port}"]
+        argv += ["--listen", f"127.0.0.1:{port}", "--token-file", str(self.token_file)]
         for flag, value in LIMITS.items():
             argv += [flag, value]
         super().__init__(
@@ -57,7 +63,7 @@ class HostileService(Process):
         return self.proc.pid
 
     def seed(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=30) as client:
+        with httpx.Client(base_url=self.url, timeout=30, headers=AUTH) as client:
             for subgraph_id in KNOWN:
                 body = json.dumps(workload_document(subgraph_id.rsplit(":", 1)[1]))
                 answer = client.put(f"/subgraph/{subgraph_id}", content=body, headers=LD)
@@ -66,7 +72,7 @@ class HostileService(Process):
 
     def read_known(self) -> dict[str, str]:
         # One client: a new httpx client per request costs ~50 ms of TLS set-up, even for http.
-        with httpx.Client(base_url=self.url, timeout=10) as client:
+        with httpx.Client(base_url=self.url, timeout=10, headers=AUTH) as client:
             return {i: client.get(f"/subgraph/{i}").text for i in KNOWN}
 
     def workers(self) -> list[tuple[int, str]]:

@@ -41,7 +41,7 @@ def by_value(graph: rdflib.Graph) -> set[tuple[object, ...]]:
 
 def test_nquads_hold_what_the_documents_say_in_their_own_graph() -> None:
     subgraphs = example_subgraphs()
-    assert len(subgraphs) == 26
+    assert len(subgraphs) == 42
     for subgraph in subgraphs:
         dataset = rdflib.Dataset()
         dataset.parse(data=serialize.nquads(subgraph.id, subgraph.document), format="nquads")

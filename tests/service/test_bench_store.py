@@ -7,7 +7,10 @@ from tests.support.processes import run_bench
 
 
 def test_the_store_benchmark_runs_at_a_small_size() -> None:
-    lines = run_bench("store.py", "--workloads", "20", "--nodes", "2", "--runs", "1")
+    lines = run_bench(
+        "store.py", "--workloads", "20", "--nodes", "2", "--runs", "1", "--batch", "10"
+    )
     assert lines[0].startswith("46 subgraphs (20 workloads, 2 nodes)")
-    assert lines[1].startswith("  create all, on disk  : median")
-    assert lines[2].startswith("  create all, in memory: median")
+    assert lines[1].startswith("  create all, on disk               : median")
+    assert lines[2].startswith("  create all, on disk, batches of 10: median")
+    assert lines[3].startswith("  create all, in memory             : median")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kg_exporter.service.__main__ import main
-from kg_exporter.service.command import parse_listen
+from kg_exporter.service.command import add_limit_arguments, limits_from, parse_listen
 from tests.sink.servers import reference_service
 
 
@@ -50,3 +50,16 @@ def test_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
         server.process.terminate()
         assert server.process.wait(timeout=10) == 0
     assert "stopping" in (tmp_path / "log").read_text()
+
+
+def test_a_limit_of_zero_exits_2_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--store", ":memory:", "--query-seconds", "0"]) == 2
+    assert "limit query_seconds must be > 0" in capsys.readouterr().err
+
+
+def test_every_limit_is_a_flag() -> None:
+    parser = argparse.ArgumentParser()
+    add_limit_arguments(parser)
+    limits = limits_from(parser.parse_args(["--max-triples", "7", "--parse-seconds", "1.5"]))
+    assert (limits.max_triples, limits.parse_seconds) == (7, 1.5)
+    assert limits.max_json_depth == 64  # the rest at their defaults

@@ -78,7 +78,7 @@ def _rss_mib() -> float:
 async def test_queries_failing_while_written_leak_nothing() -> None:
     """The leak of issue 17: a query whose result fails to serialise, run in a thread, used to
     hand its exception (and with it the result object) to the event loop's thread, and pyoxigraph
-    leaks a result dropped by another thread than its own. 3,000 of them: memory stays flat."""
+    leaks a result dropped by another thread than its own. 2,000 of them: memory stays flat."""
     store = SubgraphStore.open(":memory:")
     for i in range(50):
         document = {"@id": f"https://e.org/{i}", "https://e.org/p": "v" * 200}
@@ -92,10 +92,10 @@ async def test_queries_failing_while_written_leak_nothing() -> None:
                 await run_in_daemon_thread(lambda: store.query(failing, limits))
             assert refused.value.error == "result too large"
 
-    await fail(300)
+    await fail(200)
     gc.collect()
     before = _rss_mib()
-    await fail(3_000)
+    await fail(2_000)
     gc.collect()
     after = _rss_mib()
     assert after - before < 8, (before, after)

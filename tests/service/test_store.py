@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -268,3 +269,23 @@ def test_a_closed_store_releases_its_directory_and_refuses_use(tmp_path: Path) -
     again = SubgraphStore.open(str(tmp_path / "store"))
     assert again.count() == 1
     again.close()
+
+
+def test_the_body_cache_is_bounded_by_bytes_not_only_by_count() -> None:
+    """Issue 17: by count alone, 30 bodies of 3 MB kept 128 MB."""
+    from kg_exporter.service.store import _Recent
+
+    recent = _Recent(20_000, max_bytes=12 * 1024 * 1024)
+    for index in range(30):
+        # Statements compressing to ~550 KB each: the budget, not the count, must decide.
+        body = b"".join(
+            b'<https://e.org/s> <https://e.org/p> "%s" .\n' % os.urandom(48).hex().encode()
+            for _ in range(8_000)
+        )
+        recent.put(f"c1:w{index}", b"digest", body)
+        assert recent.size <= 12 * 1024 * 1024
+    assert recent.digest("c1:w29") == b"digest"  # the newest is kept
+    assert recent.digest("c1:w0") is None  # the oldest made room
+    huge = os.urandom(3 * 1024 * 1024)
+    recent.put("c1:huge", b"h", huge)  # over a sixteenth of the budget: not kept at all
+    assert recent.digest("c1:huge") is None

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kg_exporter.manifests import Manifest, read_manifests
+from kg_exporter.render.batch import render_objects
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.render.renderer import Renderer, Subgraph
 from kg_exporter.state.lifecycle import Outcome, Phase
+from tests.conftest import EXAMPLES
+
+KIND_EXAMPLES = EXAMPLES / "kinds"
 
 CREATED = "2026-03-01T08:00:00Z"
 
@@ -149,6 +154,12 @@ def bare_node() -> dict[str, Any]:
     return {"kind": "Node", "metadata": {"name": "worker-1"}, "status": {}}
 
 
+def kind_examples(renderer: Renderer) -> tuple[Subgraph, ...]:
+    objects = [(m.obj, m.where) for m in read_manifests([KIND_EXAMPLES]) if isinstance(m, Manifest)]
+    rendered = render_objects(objects, renderer, include_glaciation_node=False)
+    return tuple(s for s in rendered if isinstance(s, Subgraph))
+
+
 def cases() -> dict[str, Callable[[Renderer], tuple[Subgraph, ...]]]:
     """name → what to render; every subgraph each returns must conform."""
     started, ended = "2026-03-01T08:00:30Z", "2026-03-02T08:00:00Z"
@@ -169,6 +180,8 @@ def cases() -> dict[str, Callable[[Renderer], tuple[Subgraph, ...]]]:
         "bare-node": lambda r: r.node(bare_node()),
         "node-gone": lambda r: r.node(gpu_node(), present=False),
         "glaciation-node": lambda r: r.glaciation_node(["gpu-1", "worker-1"]),
+        # Every bundled kind beyond the built-in three, owners and children as operators make them.
+        "bundled-kinds": kind_examples,
         "empty-glaciation-node": lambda r: r.glaciation_node([]),
     }
 

@@ -1,0 +1,171 @@
+"""``POST /subgraph``: many subgraphs in one request, each judged on its own.
+
+The body is JSON Lines (``application/x-ndjson``), one subgraph per line::
+
+    {"id": "cluster1:workload:deployment:shop:web", "document": {"@context": ..., "@graph": [...]}}
+
+and the answer (``200``) is one result per line, in order, each what a ``PUT /subgraph/{id}`` of
+that document would have answered::
+
+    {"results": [{"id": "...", "status": 201}, {"id": "...", "status": 204, "unchanged": true},
+                 {"id": "...", "status": 400, "error": "no triples", "detail": "..."}]}
+
+A line that is not such an object, an id that breaks the id rules or repeats an earlier line's,
+and a document the PUT would refuse, get that refusal as their result; the other lines are
+written. Only what makes the whole request unreadable is refused whole (415, 413, or 400 when
+there are more than :data:`MAX_SUBGRAPHS` lines or none).
+
+Each document is checked exactly as a PUT body is, because it is turned back into one: the
+compact JSON of the document, which is also what its digest (:meth:`SubgraphStore.unchanged`) is
+taken of. It goes through the same parse workers and limits (:mod:`kg_exporter.service.limits`),
+:data:`PARSE_CHUNK` documents per worker request; a document that makes its worker fail (too
+slow, too big) is found by parsing that request's documents again one by one, and only it is
+refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from kg_exporter.service.limits import Limits
+from kg_exporter.service.validation import BadRequest, check_subgraph_id
+from kg_exporter.service.worker import PARSE, PARSE_MANY, join_bodies
+from kg_exporter.service.workers import WorkerFailed, WorkerPool
+
+#: Content type of a batch request.
+NDJSON = "application/x-ndjson"
+#: Documents per request to a parse worker: each request costs a round trip, and the documents of
+#: one whose worker fails (a time or memory limit) are parsed again one by one.
+PARSE_CHUNK = 32
+#: Most subgraphs in one request: a client batching more gains nothing (the store's bulk loader
+#: is at its best from ~100 subgraphs) and holds more memory per request.
+MAX_SUBGRAPHS = 1_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One readable line: the id, and the document as a PUT body with its digest."""
+
+    subgraph_id: str
+    body: bytes
+    digest: bytes
+
+
+@dataclass(frozen=True)
+class Refused:
+    """One line refused: its id when it has a readable one, and why."""
+
+    subgraph_id: str | None
+    reason: BadRequest
+
+    def result(self) -> dict[str, Any]:
+        return {"id": self.subgraph_id, "status": self.reason.status, **self.reason.body()}
+
+
+def read_batch(body: bytes) -> list[Entry | Refused]:
+    """Each line of ``body`` as an :class:`Entry`, or as :class:`Refused`;
+    :class:`BadRequest` when there is no line or more than :data:`MAX_SUBGRAPHS`."""
+    lines = [line for line in body.split(b"\n") if line.strip()]
+    if not lines:
+        raise BadRequest(400, "empty batch", "send one JSON object per line")
+    if len(lines) > MAX_SUBGRAPHS:
+        raise BadRequest(
+            400,
+            "batch too large",
+            f"at most {MAX_SUBGRAPHS} subgraphs per request, not {len(lines)}",
+        )
+    seen: set[str] = set()
+    entries: list[Entry | Refused] = []
+    for line in lines:
+        entry = _entry(line)
+        if isinstance(entry, Entry):
+            if entry.subgraph_id in seen:
+                reason = BadRequest(400, "repeated id", "each id at most once per batch")
+                entry = Refused(entry.subgraph_id, reason)
+            seen.add(entry.subgraph_id or "")
+        entries.append(entry)
+    return entries
+
+
+def _entry(line: bytes) -> Entry | Refused:
+    try:
+        item = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return Refused(None, BadRequest(400, "line is not JSON", str(exc)))
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        reason = BadRequest(400, "line is not a subgraph", 'send {"id": "...", "document": {...}}')
+        return Refused(None, reason)
+    subgraph_id = item["id"]
+    try:
+        check_subgraph_id(subgraph_id)
+    except BadRequest as exc:
+        return Refused(subgraph_id, exc)
+    document = item.get("document")
+    if not isinstance(document, dict):
+        kind = type(document).__name__ if document is not None else "nothing"
+        reason = BadRequest(400, "body is not a JSON object", f"the document is a JSON {kind}")
+        return Refused(subgraph_id, reason)
+    body = orjson.dumps(document)
+    return Entry(subgraph_id, body, digest(body))
+
+
+def digest(body: bytes) -> bytes:
+    """What identifies a body for :meth:`SubgraphStore.unchanged` (PUT and batch alike)."""
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
+def results_body(results: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({"results": results})
+
+
+async def parse_bodies(
+    pool: WorkerPool, bodies: list[bytes], limits: Limits
+) -> list[bytes | BadRequest]:
+    """Each body's statements (N-Triples) as a PUT body's are parsed, or why it is refused."""
+    chunks = [bodies[start : start + PARSE_CHUNK] for start in range(0, len(bodies), PARSE_CHUNK)]
+    parsed = await asyncio.gather(*(_parse_chunk(pool, chunk, limits) for chunk in chunks))
+    return [outcome for chunk in parsed for outcome in chunk]
+
+
+async def _parse_chunk(
+    pool: WorkerPool, chunk: list[bytes], limits: Limits
+) -> list[bytes | BadRequest]:
+    try:
+        answer, payload = await pool.call(
+            {"op": PARSE_MANY}, join_bodies(chunk), seconds=limits.parse_seconds
+        )
+    except WorkerFailed:
+        answer, payload = {}, b""
+    results = answer.get("results")
+    if not answer.get("ok") or not isinstance(results, list) or len(results) != len(chunk):
+        # One of them stopped the worker: each on its own, so that only it is refused.
+        return list(await asyncio.gather(*(_parse_one(pool, body, limits) for body in chunk)))
+    outcomes: list[bytes | BadRequest] = []
+    offset = 0
+    for result in results:
+        if result.get("ok"):
+            size = int(result["size"])
+            outcomes.append(payload[offset : offset + size])
+            offset += size
+        else:
+            outcomes.append(refusal(result))
+    return outcomes
+
+
+async def _parse_one(pool: WorkerPool, body: bytes, limits: Limits) -> bytes | BadRequest:
+    try:
+        answer, statements = await pool.call({"op": PARSE}, body, seconds=limits.parse_seconds)
+    except WorkerFailed as exc:
+        return exc
+    return statements if answer.get("ok") else refusal(answer)
+
+
+def refusal(answer: Mapping[str, Any]) -> BadRequest:
+    """A worker's refusal of a body as the error to answer."""
+    return BadRequest(int(answer["status"]), str(answer["error"]), answer.get("detail"))

@@ -1,0 +1,172 @@
+"""Coalescing concurrent PUTs into batch requests (``POST /subgraph``, the reference service's).
+
+Why: a burst of writes (the daemon after a cluster restore, many keys queued at once) costs the
+client ~0.6 ms of CPU per request and the service its HTTP handling per request; one request per
+batch costs a fraction of that per subgraph, and lets the service create the new subgraphs of a
+batch together (see docs/metadata-service.md, *Batches*).
+
+How: :meth:`BatchingSink.put` queues its subgraph and waits. A sender task takes what is queued
+— up to ``max_batch`` subgraphs — and sends it as soon as a request slot is free, after letting
+the puts of the same event-loop turn join; while every slot is busy, more puts queue up, so
+batches grow with the load and a lone put waits for nothing. Each put gets its own outcome or
+error, as if it had been sent alone; the retries of the whole request are the sink client's.
+
+A service that does not offer batches (it answers the POST with 404, 405 or 415) is remembered
+as such and every put is then sent on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg_exporter.errors import SinkError, SinkRejected
+from kg_exporter.sink.base import PutOutcome
+from kg_exporter.sink.subgraph_api import SubgraphApiSink
+
+log = logging.getLogger("kg_exporter.sink")
+
+#: Most subgraphs per batch request: the reference service's limit (its MAX_SUBGRAPHS).
+MAX_BATCH = 1000
+#: Answers to the batch POST of a service that has no batch endpoint.
+NO_BATCHES = frozenset({404, 405, 415})
+
+
+@dataclass
+class _Waiting:
+    subgraph_id: str
+    document: Mapping[str, Any]
+    future: asyncio.Future[PutOutcome] = field(repr=False)
+
+
+class BatchingSink:
+    """A :class:`SubgraphApiSink` whose concurrent puts go out together."""
+
+    def __init__(self, inner: SubgraphApiSink, *, max_batch: int = 256, requests: int = 2) -> None:
+        """``max_batch`` subgraphs per request at most, ``requests`` batch requests in flight."""
+        if max_batch < 1 or requests < 1:
+            raise ValueError("max_batch and requests must be at least 1")
+        self._inner = inner
+        self._max_batch = max_batch
+        self._slots = asyncio.Semaphore(requests)
+        self._waiting: builtins.list[_Waiting] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._requests: set[asyncio.Task[None]] = set()
+        self._batches = True
+
+    async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
+        if not self._batches:
+            return await self._inner.put(subgraph_id, document)
+        future: asyncio.Future[PutOutcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(subgraph_id, document, future))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_waiting())
+        return await future
+
+    async def put_many(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> builtins.list[PutOutcome | SinkError]:
+        """Each ``(id, document)`` PUT (ids distinct), in requests of ``max_batch`` at most; the
+        outcome or the error of each, in order (see :meth:`SubgraphApiSink.put_many`)."""
+        outcomes: builtins.list[PutOutcome | SinkError] = []
+        for start in range(0, len(items), self._max_batch):
+            chunk = items[start : start + self._max_batch]
+            if self._batches:
+                try:
+                    outcomes += await self._inner.put_many(chunk)
+                    continue
+                except SinkRejected as exc:
+                    if exc.status not in NO_BATCHES:
+                        raise
+                    self._no_batches(exc)
+            outcomes += await self._one_by_one(chunk)
+        return outcomes
+
+    async def get(self, subgraph_id: str) -> dict[str, Any] | None:
+        return await self._inner.get(subgraph_id)
+
+    async def delete(self, subgraph_id: str) -> bool:
+        return await self._inner.delete(subgraph_id)
+
+    async def list(self, prefix: str = "") -> builtins.list[str]:
+        return await self._inner.list(prefix)
+
+    async def aclose(self) -> None:
+        if self._sender is not None:
+            await self._sender
+        await asyncio.gather(*self._requests, return_exceptions=True)
+        await self._inner.aclose()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _send_waiting(self) -> None:
+        while self._waiting:
+            await self._slots.acquire()
+            await asyncio.sleep(0)  # the puts of this event-loop turn join the batch
+            batch = self._take()
+            if not batch:
+                self._slots.release()
+                break
+            request = asyncio.create_task(self._send(batch))
+            self._requests.add(request)
+            request.add_done_callback(self._requests.discard)
+
+    def _take(self) -> builtins.list[_Waiting]:
+        batch: builtins.list[_Waiting] = []
+        seen: set[str] = set()
+        rest: builtins.list[_Waiting] = []
+        for waiting in self._waiting:
+            # One id once per request: a later put of the same id waits for the next batch.
+            if len(batch) < self._max_batch and waiting.subgraph_id not in seen:
+                seen.add(waiting.subgraph_id)
+                batch.append(waiting)
+            else:
+                rest.append(waiting)
+        self._waiting = rest
+        return batch
+
+    async def _send(self, batch: builtins.list[_Waiting]) -> None:
+        try:
+            items = [(waiting.subgraph_id, waiting.document) for waiting in batch]
+            try:
+                outcomes = await self.put_many(items)
+            except BaseException as exc:  # every put of the batch gets the request's error
+                for waiting in batch:
+                    if not waiting.future.done():
+                        waiting.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            for waiting, outcome in zip(batch, outcomes, strict=True):
+                if waiting.future.done():
+                    continue  # its put was cancelled
+                if isinstance(outcome, SinkError):
+                    waiting.future.set_exception(outcome)
+                else:
+                    waiting.future.set_result(outcome)
+        finally:
+            self._slots.release()
+
+    async def _one_by_one(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> builtins.list[PutOutcome | SinkError]:
+        async def one(subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome | SinkError:
+            try:
+                return await self._inner.put(subgraph_id, document)
+            except SinkError as exc:
+                return exc
+
+        return builtins.list(await asyncio.gather(*(one(i, d) for i, d in items)))
+
+    def _no_batches(self, refusal: SinkRejected) -> None:
+        if self._batches:
+            log.info(
+                "the sink offers no batch writes (POST /subgraph: %s); sending each subgraph "
+                "on its own",
+                refusal,
+            )
+        self._batches = False

@@ -1,0 +1,74 @@
+"""Kind entries from settings: added and overridden, and every mistake one settings error that
+names the entry and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kg_exporter.errors import SettingsError
+from kg_exporter.kinds import registry_for
+from kg_exporter.settings import load_settings
+
+RAYJOB = {
+    "kind": "RayJob",
+    "group": "ray.io",
+    "versions": ["v1"],
+    "plural": "rayjobs",
+    "lifecycle": {"running": 'has(object.status) && object.status.jobStatus == "RUNNING"'},
+}
+
+
+def settings_file(tmp_path: Path, kinds: object) -> Path:
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml.safe_dump({"kinds": kinds}))
+    return path
+
+
+def test_a_user_kind_is_added_and_a_bundled_one_replaced(tmp_path: Path) -> None:
+    job = {**RAYJOB, "kind": "Job", "group": "batch", "plural": "jobs", "class": "kgx:MyJob"}
+    kinds = registry_for(load_settings(settings_file(tmp_path, [RAYJOB, job])))
+    assert "RayJob" in kinds and kinds["RayJob"].versions == ("v1",)
+    assert kinds["Job"].class_iri == "kgx:MyJob"
+    assert kinds["Deployment"].plural == "deployments"  # the rest stay bundled
+
+
+def test_a_kinds_file_applies_before_the_setting(tmp_path: Path) -> None:
+    kinds_file = tmp_path / "kinds.yaml"
+    kinds_file.write_text(yaml.safe_dump({"kinds": [{**RAYJOB, "class": "kgx:FromFile"}]}))
+    settings = load_settings(overrides={"kinds_config": kinds_file})
+    assert registry_for(settings)["RayJob"].class_iri == "kgx:FromFile"
+    both = load_settings(overrides={"kinds_config": kinds_file, "kinds": [RAYJOB]})
+    assert registry_for(both)["RayJob"].class_iri == "k8s:Workload"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"lifecycle": {"running": "object.status.("}}, r"kinds\[0\] \(RayJob\): lifecycle.running: .*[Ss]yntax"),
+        ({"lifecycle": {"running": "status.ready"}}, r"RayJob.*lifecycle.running: unknown variable 'status'"),
+        ({"lifecycle": {"running": "lower(object.x) == 'a'"}}, r"RayJob.*lifecycle.running: unknown function 'lower'"),
+        ({"lifecycle": {"runing": "true"}}, r"RayJob.*lifecycle.runing: unknown field"),
+        ({"pods": {"name_suffix": "-(["}}, r"RayJob.*pods.name_suffix: not a regular expression"),
+        ({"pods": {"name_suffix": "-(?!x)"}}, r"RayJob.*pods.name_suffix: RE2 has no lookaround"),
+        ({"children": [{"kind": "Pod"}]}, r"RayJob.*children\[0\].kind: Pod is not a configured kind"),
+        ({"plural": "Ray Jobs"}, r"RayJob.*plural"),
+    ],
+)  # fmt: skip
+def test_a_mistake_is_one_settings_error_naming_entry_and_field(
+    tmp_path: Path, change: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(SettingsError, match=expected):
+        load_settings(settings_file(tmp_path, [{**RAYJOB, **change}]))
+
+
+def test_a_duplicate_kind_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"kinds\[1\] \(RayJob\): duplicate kind"):
+        load_settings(settings_file(tmp_path, [RAYJOB, RAYJOB]))
+
+
+def test_an_unreadable_kinds_file_is_a_settings_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="cannot read kinds file"):
+        load_settings(overrides={"kinds_config": tmp_path / "missing.yaml"})

@@ -1,0 +1,97 @@
+"""Concurrent puts through :class:`BatchingSink` go out as ``POST /subgraph`` batches to the
+reference service (subprocess), each put getting its own outcome or error; a service without the
+batch endpoint gets PUTs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from kg_exporter.errors import SinkRejected, SinkUnavailable
+from kg_exporter.sink import BatchingSink, PutOutcome, SubgraphApiSink, open_sink
+from tests.sink.conftest import sink_settings
+from tests.sink.documents import same_graph, workload_document
+from tests.sink.scripted import Reply, scripted_server
+
+
+async def test_concurrent_puts_go_out_together_each_with_its_outcome(
+    sink_urls: dict[str, str], unique_prefix: str
+) -> None:
+    sink = open_sink(sink_settings("subgraph", sink_urls["subgraph"], batch_max=50))
+    assert isinstance(sink, BatchingSink)
+    ids = [f"{unique_prefix}w{index:03d}" for index in range(120)]
+    documents = {i: workload_document(i.rsplit(":", 1)[1]) for i in ids}
+    bad = {"@context": {}, "@graph": [{"nothing": 1}]}
+
+    async def put(subgraph_id: str) -> PutOutcome | Exception:
+        document = bad if subgraph_id.endswith("w007") else documents[subgraph_id]
+        try:
+            return await sink.put(subgraph_id, document)
+        except SinkRejected as exc:
+            return exc
+
+    outcomes = await asyncio.gather(*(put(i) for i in ids))
+    refused = outcomes.pop(7)
+    assert isinstance(refused, SinkRejected) and refused.status == 400
+    assert "no triples" in str(refused)
+    assert set(outcomes) == {PutOutcome.CREATED}
+    again = await asyncio.gather(*(sink.put(i, documents[i]) for i in ids[:5]))
+    assert set(again) == {PutOutcome.UNCHANGED}
+    changed = workload_document("w001", phase="Failed")
+    assert await sink.put(ids[1], changed) is PutOutcome.REPLACED
+    assert same_graph(await sink.get(ids[1]), changed)
+    assert len(await sink.list(unique_prefix)) == 119
+    await sink.aclose()
+
+
+async def test_a_batch_of_many_goes_in_requests_of_max_batch(
+    sink_urls: dict[str, str], unique_prefix: str
+) -> None:
+    sink = open_sink(sink_settings("subgraph", sink_urls["subgraph"], batch_max=100))
+    assert isinstance(sink, BatchingSink)
+    items = [(f"{unique_prefix}n{index}", workload_document(f"n{index}")) for index in range(250)]
+    items.insert(3, ("bad/id", workload_document("x")))
+    outcomes = await sink.put_many(items)
+    assert isinstance(outcomes[3], SinkRejected) and "invalid subgraph id" in str(outcomes[3])
+    assert outcomes[:3] + outcomes[4:] == [PutOutcome.CREATED] * 250
+    await sink.aclose()
+
+
+async def test_a_service_without_batches_gets_puts() -> None:
+    # 405 to the POST, then 201 to every PUT: the sink notes it once and PUTs from then on.
+    async with scripted_server(
+        [Reply(405, '{"error": "Method Not Allowed"}'), Reply(201)]
+    ) as server:
+        sink = open_sink(sink_settings("subgraph", server.url, batch_max=10))
+        outcomes = await asyncio.gather(
+            *(sink.put(f"c1:w{index}", workload_document(f"w{index}")) for index in range(4))
+        )
+        assert outcomes == [PutOutcome.CREATED] * 4
+        assert await sink.put("c1:later", workload_document("later")) is PutOutcome.CREATED
+        methods = [seen.method for seen in server.seen]
+        assert methods == ["POST"] + ["PUT"] * 5
+        await sink.aclose()
+
+
+async def test_an_unreachable_service_fails_every_put_of_the_batch() -> None:
+    async with scripted_server([Reply(503, '{"error": "busy"}')]) as server:
+        sink = open_sink(sink_settings("subgraph", server.url, batch_max=10, max_attempts=2))
+        results = await asyncio.gather(
+            *(sink.put(f"c1:w{index}", workload_document("w")) for index in range(3)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(result, SinkUnavailable) for result in results)
+        assert [seen.method for seen in server.seen] == ["POST", "POST"]
+        sent = server.seen[0]
+        assert sent.headers["Content-Type"] == "application/x-ndjson"
+        lines = [json.loads(line) for line in sent.body.splitlines()]
+        assert [line["id"] for line in lines] == ["c1:w0", "c1:w1", "c1:w2"]
+        await sink.aclose()
+
+
+def test_batch_sizes_are_checked() -> None:
+    inner = SubgraphApiSink.__new__(SubgraphApiSink)
+    with pytest.raises(ValueError, match="at least 1"):
+        BatchingSink(inner, max_batch=0)
