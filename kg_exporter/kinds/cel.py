@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import cel
+from kg_exporter.kinds import celcore as cel
 
 #: The variable every expression reads: the Kubernetes object.
 ROOT: Final = "object"

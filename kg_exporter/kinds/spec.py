@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import cel
-
+from kg_exporter.kinds import celcore as cel
 from kg_exporter.kinds.cel import (
     Expression,
     ExpressionError,
