@@ -128,8 +128,10 @@ TIME_OR_MEMORY = ("took too long", "could not be processed")
 class Row:
     name: str
     attack: Attack
+    #: Either status/error pair of ``alternatives`` is right too (see its use).
     status: int
     error: str | tuple[str, ...]
+    alternatives: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
 
 ROWS = [
@@ -151,6 +153,9 @@ ROWS = [
         put(scoped(2_000, 20_000)),
         400,
         "too many term definitions",
+        # Counting the definitions means applying the scoped contexts: on a loaded machine the
+        # time limit can come first. Both refuse the body without harm, which is what is checked.
+        alternatives=((422, TIME_OR_MEMORY),),
     ),
     Row(
         "PUT 900 scoped terms applied 10,000 times",
@@ -268,10 +273,13 @@ def test_a_hostile_request_is_refused_and_harms_nothing(service: HostileService,
         # Another writer is served meanwhile: the next PUT goes through at once.
         second = put('{"@id":"http://ok","http://p":"v"}')(service.url)
     took = time.monotonic() - started
-    assert answer.status_code == row.status, answer.text
-    assert answer.headers["Content-Type"].startswith("application/json")
-    accepted = (row.error,) if isinstance(row.error, str) else row.error
-    assert answer.json()["error"] in accepted, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json"), answer.text
+    expected = [(row.status, (row.error,) if isinstance(row.error, str) else row.error)]
+    expected += row.alternatives
+    assert any(
+        answer.status_code == status and answer.json()["error"] in errors
+        for status, errors in expected
+    ), answer.text
     assert second.status_code in (201, 204)
     _unharmed(service, pid, watch.slowest, watch.failures)
     FIGURES.setdefault("hostile requests", {})[row.name] = (

@@ -23,6 +23,7 @@ from kg_exporter.identity import SubgraphKind
 from kg_exporter.kinds import bundled_registry
 from kg_exporter.render.batch import render_objects
 from kg_exporter.render.renderer import Renderer, Subgraph
+from tests.e2e import operators as op
 from tests.render import fixtures as f
 from tests.support.processes import free_port, wait_until
 from tests.support.prometheus import Prometheus, start_prometheus
@@ -43,6 +44,9 @@ class Case:
     pods: Callable[[str], list[str]]  # workload name → names of its pods
     name: str
     neighbour: str
+    #: (name, namespace) → the objects its controller made, rendered with it (a backfill of the
+    #: cluster sees them together), whose pods are the workload's too.
+    children: Callable[[str, str], list[Obj]] = lambda name, namespace: []
 
     @property
     def namespace(self) -> str:
@@ -110,15 +114,20 @@ CASES += [
         _custom(
             "JobSet",
             "jobset.x-k8s.io/v1alpha2",
-            {"replicatedJobs": [
-                {"name": rj, "template": {"spec": {"template": _template("trainer")}}}
-                for rj in ("workers", "driver")
-            ]},
+            {
+                "replicatedJobs": [
+                    {"name": rj, "template": {"spec": {"template": _template("trainer")}}}
+                    for rj in ("workers", "driver")
+                ]
+            },
             RJ_ACTIVE,
         ),
         # <jobset>-<replicated job>-<job index>-<pod index>-<5 random>
-        lambda n: [f"{n}-workers-0-0-{RANDOM[0]}", f"{n}-workers-1-0-{RANDOM[1]}",
-                   f"{n}-driver-0-0-{RANDOM[2]}"],
+        lambda n: [
+            f"{n}-workers-0-0-{RANDOM[0]}",
+            f"{n}-workers-1-0-{RANDOM[1]}",
+            f"{n}-driver-0-0-{RANDOM[2]}",
+        ],
         "a",
         "a-b",
     ),
@@ -145,11 +154,13 @@ CASES += [
     ),
     Case(
         "Ensemble",
-        _custom("Ensemble", "ensemble.flux-framework.org/v1alpha1", {"members": []}, {}),
-        # Member MiniClusters <name>-<i>: pods <name>-<i>-<index>-<5 random>
-        lambda n: [f"{n}-0-0-{RANDOM[0]}", f"{n}-1-1-{RANDOM[1]}"],
+        lambda n, ns: op.ensemble_tree(n, ns, members=2)[0],
+        # Member MiniClusters <name>-<i>: pods <name>-<i>-<index>-<5 random>; its gRPC
+        # Deployment <name>: pods <name>-<pod-template-hash>-<5 random>
+        lambda n: [f"{n}-0-0-{RANDOM[0]}", f"{n}-1-1-{RANDOM[1]}", f"{n}-7d9c5b8f4-{RANDOM[2]}"],
         "ens",
         "ens-b",
+        children=lambda n, ns: op.ensemble_tree(n, ns, members=2)[1:],
     ),
 ]
 
@@ -182,11 +193,16 @@ def selectors(query: str) -> list[tuple[str, str]]:
 
 
 def rendered_queries(renderer: Renderer, case: Case) -> list[str]:
-    obj = case.make(case.name, case.namespace)
+    objects = [case.make(case.name, case.namespace), *case.children(case.name, case.namespace)]
+    own = f":{case.kind.lower()}:{case.namespace}:{case.name}"
     found: list[str] = []
-    for subgraph in render_objects([(obj, case.kind)], renderer):
+    for subgraph in render_objects([(o, o["kind"]) for o in objects], renderer):
         # Only the workload's own: a batch also renders the glaciation node (cluster-wide).
-        if isinstance(subgraph, Subgraph) and subgraph.kind in WORKLOAD_SUBGRAPHS:
+        if (
+            isinstance(subgraph, Subgraph)
+            and subgraph.kind in WORKLOAD_SUBGRAPHS
+            and subgraph.id.endswith(own)
+        ):
             found.extend(queries_of(subgraph.document))
     return found
 
