@@ -54,7 +54,7 @@ def http_ok(url: str, verify: ssl.SSLContext | bool = True) -> bool:
 
 @contextlib.contextmanager
 def running(
-    argv: Sequence[str], *, ready_url: str, timeout: float = 20.0, log: Path | None = None
+    argv: Sequence[str], *, ready_url: str, timeout: float = 60.0, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``argv`` until the block ends; ready when ``ready_url`` answers 200. Always stopped."""
     out = open(log, "wb") if log is not None else subprocess.DEVNULL
