@@ -6,8 +6,9 @@ and must not pay for aiohttp and the rest of the server.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from kg_exporter.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from kg_exporter.service.app import create_app
@@ -27,9 +28,7 @@ __all__ = ["Limits", "PutResult", "SubgraphStore", "create_app", "serve"]
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return _attribute(name)
+
+
+_attribute = lazy_attributes(__name__, _LAZY, globals())

@@ -13,8 +13,9 @@ Names are imported on first use: the Metadata Service's worker processes use
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from kg_exporter.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from kg_exporter.sink.backoff import Backoff, parse_retry_after
@@ -61,9 +62,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return _attribute(name)
+
+
+_attribute = lazy_attributes(__name__, _LAZY, globals())
