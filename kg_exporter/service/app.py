@@ -50,6 +50,7 @@ from kg_exporter.service.batch import (
     results_body,
 )
 from kg_exporter.service.batch import digest as batch_digest
+from kg_exporter.service.group import GroupWriter
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.metrics import ServiceMetrics
 from kg_exporter.service.nesting import json_too_deep, sparql_too_deep
@@ -146,6 +147,8 @@ class _Service:
         # What cannot be compacted (stored before writes were checked for it) reads back expanded.
         self.expanded = Compactor({})
         self.writer = write_executor
+        #: PUTs under way together are written together (see kg_exporter.service.group).
+        self.group = GroupWriter(store)
         init = {"context": dict(context), "limits": dataclasses.asdict(limits)}
         self.parsers = WorkerPool(
             PARSE,
@@ -189,9 +192,11 @@ class _Service:
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             response = _error(BadRequest(500, "internal error", "see the service log"))
-        self.metrics.observe(
-            request.method, _route(request), response.status, time.perf_counter() - started
-        )
+        route = _route(request)
+        self.metrics.observe(request.method, route, response.status, time.perf_counter() - started)
+        if route == SUBGRAPH_ROUTE and request.method in ("PUT", "POST"):
+            unchanged = response.headers.get(UNCHANGED_HEADER) == "true"
+            self.metrics.wrote(response.status, unchanged=unchanged)
         return response
 
     @web.middleware
@@ -239,12 +244,15 @@ class _Service:
             if not answer.get("ok"):
                 raise refusal(answer)
             count = int(answer["triples"])
-        result = await self._write_call(
-            lambda: self.store.put_statements(
-                subgraph_id, statements, create_only=create_only, body_digest=digest
-            ),
-            large=count > LARGE_WRITE_TRIPLES,
-        )
+        if create_only or self.writer is not None or count > LARGE_WRITE_TRIPLES:
+            result = await self._write_call(
+                lambda: self.store.put_statements(
+                    subgraph_id, statements, create_only=create_only, body_digest=digest
+                ),
+                large=count > LARGE_WRITE_TRIPLES,
+            )
+        else:
+            result = await self.group.put(Statements(subgraph_id, statements, digest))
         if result is PutResult.CONFLICT:
             raise BadRequest(
                 409, "subgraph exists", f"{subgraph_id} exists; PUT replaces, POST only creates"
@@ -307,6 +315,8 @@ class _Service:
             outcomes = await asyncio.to_thread(self.store.put_many, writes)
             for index, result in zip(written, outcomes, strict=True):
                 results[index].update(_BATCH_RESULTS[result])
+        for answered in results:
+            self.metrics.wrote(int(answered["status"]), unchanged=bool(answered.get("unchanged")))
         return web.Response(body=results_body(results), content_type="application/json")
 
     async def _read(self, subgraph_id: str) -> web.StreamResponse:

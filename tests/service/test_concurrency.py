@@ -1,4 +1,6 @@
-"""Many writers at once: every distinct id lands, and writers racing on one id never leave a mix."""
+"""Many writers at once: every distinct id lands, and writers racing on one id never leave a mix.
+The sinks send one PUT each (``batch_max=1``): batching would keep a client's writes to one id in
+order, and the race must happen at the service."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 async def test_a_thousand_concurrent_puts_of_distinct_ids_all_land(service: Server) -> None:
-    sink = open_sink(sink_settings("subgraph", service.url, max_attempts=1))
+    sink = open_sink(sink_settings("subgraph", service.url, max_attempts=1, batch_max=1))
     ids = [f"many:workload:pod:default:p{index:04d}" for index in range(1000)]
     document = workload_document("p")
     outcomes = await asyncio.gather(*(sink.put(subgraph_id, document) for subgraph_id in ids))
@@ -36,7 +38,7 @@ async def test_a_thousand_concurrent_puts_of_distinct_ids_all_land(service: Serv
 
 
 async def test_racing_writers_on_one_id_leave_exactly_one_body(service: Server) -> None:
-    sink = open_sink(sink_settings("subgraph", service.url, max_attempts=1))
+    sink = open_sink(sink_settings("subgraph", service.url, max_attempts=1, batch_max=1))
     # Bodies that differ in many triples, so a mix would show.
     bodies = [workload_document("alpha"), workload_document("beta", phase="Pending", replicas=9)]
     for round_ in range(3):
@@ -74,7 +76,7 @@ async def test_racing_writers_through_a_threaded_writer_leave_exactly_one_body(
         app = create_app(store, registry=CollectorRegistry(), write_executor=writers)
         server = TestServer(app, host="127.0.0.1", port=0)
         await server.start_server()
-        sink = open_sink(sink_settings("subgraph", f"http://127.0.0.1:{server.port}"))
+        sink = open_sink(sink_settings("subgraph", f"http://127.0.0.1:{server.port}", batch_max=1))
         bodies = [workload_document("alpha"), workload_document("beta", phase="Pending")]
         await asyncio.gather(*(sink.put("t:race", bodies[index % 2]) for index in range(200)))
         stored = await sink.get("t:race")

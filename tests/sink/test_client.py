@@ -43,6 +43,7 @@ def make_sink(
     **settings: Any,
 ) -> Sink:
     defaults: dict[str, Any] = {
+        "batch_max": 1,  # the PUT path; tests/sink/test_batching.py covers batches
         "max_attempts": 6,
         "backoff_initial_seconds": 0.2,
         "backoff_max_seconds": 30.0,
