@@ -58,6 +58,7 @@ from kg_exporter.service.snapshots import DIRECTORY as SNAPSHOTS_DIRECTORY
 from kg_exporter.service.snapshots import Snapshots
 from kg_exporter.service.store import PutResult, Statements, SubgraphStore
 from kg_exporter.service.validation import (
+    IN_PROCESS_BYTES,
     BadRequest,
     check_content_type,
     checked_statements,
@@ -301,7 +302,10 @@ class _Service:
                 # batch, stays free for the next one.
                 parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
-        parsed = await parse_bodies(self.parsers, [entry.body for _, entry in parse], self.limits)
+        bodies = [entry.body for _, entry in parse]
+        parsed = self._parse_small(bodies)
+        if parsed is None:
+            parsed = await parse_bodies(self.parsers, bodies, self.limits)
         writes: list[Statements] = []
         written: list[int] = []
         for (index, entry), outcome in zip(parse, parsed, strict=True):
@@ -311,13 +315,35 @@ class _Service:
                 written.append(index)
                 writes.append(Statements(entry.subgraph_id, outcome, entry.digest))
         if writes:
-            # A thread: a bulk load takes long enough to be felt, and releases the GIL.
-            outcomes = await asyncio.to_thread(self.store.put_many, writes)
+            # A thread for anything but a small write: a bulk load takes long enough to be felt,
+            # and releases the GIL.
+            statements = sum(write.data.count(b"\n") for write in writes)
+            outcomes = await self._write_call(
+                lambda: self.store.put_many(writes), large=statements > LARGE_WRITE_TRIPLES
+            )
             for index, result in zip(written, outcomes, strict=True):
                 results[index].update(_BATCH_RESULTS[result])
         for answered in results:
             self.metrics.wrote(int(answered["status"]), unchanged=bool(answered.get("unchanged")))
         return web.Response(body=results_body(results), content_type="application/json")
+
+    def _parse_small(self, bodies: list[bytes]) -> list[bytes | BadRequest] | None:
+        """The bodies of a batch no bigger in all than one small plain PUT body (a daemon's
+        lone start: two documents), parsed here as that PUT's would be; None for the workers."""
+        if sum(map(len, bodies)) > IN_PROCESS_BYTES:
+            return None
+        try:
+            if not all(in_process(body, self.limits) for body in bodies):
+                return None
+        except BadRequest:
+            return None  # the workers say which one and why
+        parsed: list[bytes | BadRequest] = []
+        for body in bodies:
+            try:
+                parsed.append(checked_statements(body, self.limits, self.compactor)[0])
+            except BadRequest as exc:
+                parsed.append(exc)
+        return parsed
 
     async def _read(self, subgraph_id: str) -> web.StreamResponse:
         triples = self.store.get(subgraph_id)
