@@ -125,6 +125,7 @@ def create_app(
     # On shutdown, before aiohttp waits for requests under way: stopping the workers ends the
     # queries and parses those requests wait on, so SIGTERM is not held up by them.
     app.on_shutdown.append(service.close)
+    app.on_startup.append(service.warm)
     return app
 
 
@@ -150,6 +151,7 @@ class _Service:
         self.writer = write_executor
         #: PUTs under way together are written together (see kg_exporter.service.group).
         self.group = GroupWriter(store)
+        self.warming: asyncio.Task[None] | None = None
         init = {"context": dict(context), "limits": dataclasses.asdict(limits)}
         self.parsers = WorkerPool(
             PARSE,
@@ -403,9 +405,17 @@ class _Service:
             headers={"Content-Type": CONTENT_TYPE_LATEST},
         )
 
+    async def warm(self, app: web.Application) -> None:
+        # The body workers start beside the first requests rather than during them: a burst
+        # of batches right after a start (a cluster restore) does not wait for them.
+        self.warming = asyncio.create_task(self.parsers.warm())
+
     async def close(self, app: web.Application) -> None:
         # Queries and parses still running are abandoned (their requests get 503/422); the
         # store is flushed after this.
+        if self.warming is not None:
+            self.warming.cancel()
+            await asyncio.gather(self.warming, return_exceptions=True)
         await self.parsers.close()
         await self.queries.close()
         if self.snapshots is not None:
