@@ -231,9 +231,11 @@ class Daemon(Process):
                 return float(line.rsplit(" ", 1)[1])
         return None
 
-    def readyz(self) -> int:
+    def readyz(self, timeout: float = 2.0) -> int:
+        """The status /readyz answers; 0 when it did not answer within ``timeout`` s (short by
+        default, for samplers; a test asserting readiness passes a generous one)."""
         try:
-            return httpx.get(self.url + "/readyz", timeout=2).status_code
+            return httpx.get(self.url + "/readyz", timeout=timeout).status_code
         except httpx.HTTPError:
             return 0
 
