@@ -83,6 +83,12 @@ class ChildRule(_Entry):
         description="The workload runs while any such child runs, and stops when all have "
         "stopped (failed if any failed); its own rules apply until a child is seen.",
     )
+    times: bool = Field(
+        False,
+        description="The workload started when the first such child started (as the child's own "
+        "rules state it), unless its own rules state a start; stopped without an end of its own, "
+        "it ended when the last of them did, once all have ended.",
+    )
     pods: bool = Field(
         False, description="Their containers, pods and data are this workload's too."
     )

@@ -153,20 +153,32 @@ def _first_time(value: Any, depth: int = 0) -> str | None:
     return o.timestamp(value)
 
 
-def _observation(said: list[Any], created: str | None) -> Observation:
+def _stopped(spec: KindSpec, outcome: Any, started: Any, ended: Any) -> Observation:
+    start = _first_time(started)
+    return Observation(
+        Phase.STOPPED,
+        started_at=start,
+        ended_at=_first_time(ended),
+        outcome=Outcome(outcome) if outcome in ("succeeded", "failed") else None,
+        start_known=start is not None and not spec.clock_timed,
+    )
+
+
+def _running(spec: KindSpec, started: Any, created: str | None) -> Observation:
+    # The creation time is a guess, and so is the started_at rule of a kind timed by the clock.
+    start = _first_time(started)
+    known = start is not None and not spec.clock_timed
+    return Observation(Phase.RUNNING, started_at=start or created, start_known=known)
+
+
+def _observation(spec: KindSpec, said: list[Any], created: str | None) -> Observation:
     state = said[0]
     if state == 2:
-        outcome = said[1]
-        return Observation(
-            Phase.STOPPED,
-            started_at=_first_time(said[2]),
-            ended_at=_first_time(said[3]),
-            outcome=Outcome(outcome) if outcome in ("succeeded", "failed") else None,
-        )
+        return _stopped(spec, said[1], said[2], said[3])
     if state == 1:
         return Observation(Phase.STOPPED)
     if state == 3:
-        return Observation(Phase.RUNNING, started_at=_first_time(said[1]) or created)
+        return _running(spec, said[1], created)
     return Observation(Phase.PENDING)
 
 
@@ -193,22 +205,20 @@ def _observe(ev: _Evaluator, created: str | None) -> Observation:
     if said is not None:
         outcome = said[1] if said[0] == 2 else None
         if outcome is None or outcome in ("succeeded", "failed"):
-            return _observation(said, created)
+            return _observation(ev.spec, said, created)
     # The rules one by one say which failed and how.
     try:
         if ev.flag("lifecycle.stopped"):
-            outcome = ev.value("lifecycle.outcome")
-            return Observation(
-                Phase.STOPPED,
-                started_at=_first_time(ev.value("lifecycle.started_at")),
-                ended_at=_first_time(ev.value("lifecycle.ended_at")),
-                outcome=Outcome(outcome) if outcome in ("succeeded", "failed") else None,
+            return _stopped(
+                ev.spec,
+                ev.value("lifecycle.outcome"),
+                ev.value("lifecycle.started_at"),
+                ev.value("lifecycle.ended_at"),
             )
         if ev.flag("lifecycle.suspended"):
             return Observation(Phase.STOPPED)
         if ev.flag("lifecycle.running"):
-            started = _first_time(ev.value("lifecycle.started_at"))
-            return Observation(Phase.RUNNING, started_at=started or created)
+            return _running(ev.spec, ev.value("lifecycle.started_at"), created)
     except EvaluationError:
         return Observation(Phase.PENDING)
     return Observation(Phase.PENDING)

@@ -8,7 +8,7 @@ the whole manifest, env values included) are never copied in.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kg_exporter import objects as o
@@ -41,11 +41,18 @@ class Lifecycle:
     started_at: str | None = None
     ended_at: str | None = None
     outcome: Outcome | None = None
+    #: The start is one an object stated (see :class:`Observation`), not the daemon's guess; not
+    #: part of what the graph holds, so not compared.
+    start_known: bool = field(default=False, compare=False)
 
     @classmethod
     def from_observation(cls, observation: Observation) -> Lifecycle:
         return cls(
-            observation.phase, observation.started_at, observation.ended_at, observation.outcome
+            observation.phase,
+            observation.started_at,
+            observation.ended_at,
+            observation.outcome,
+            observation.start_known,
         )
 
 
