@@ -95,6 +95,19 @@ class ChildRule(_Entry):
     export: bool = Field(
         False, description="Export them as workloads of their own, part of this one."
     )
+    declared: str | None = Field(
+        None,
+        description="CEL: the specs of the children of this kind the workload's controller "
+        "creates from it, in order. Each is read with the child kind's own entry, as an object "
+        "named `name` with that spec, so their containers, claims, data annotations and pod "
+        "names are the workload's (with `pods: true`) before the children exist; a child that "
+        "exists replaces the declared one of its name.",
+    )
+    name: str = Field(
+        "{name}-{index}",
+        description="The name of the declared child at position {index} (from 0) of a workload "
+        "named {name}.",
+    )
 
 
 class KindEntry(_Entry):

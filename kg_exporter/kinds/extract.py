@@ -40,6 +40,8 @@ EXCLUDED_ANNOTATIONS = frozenset(
 MAX_CLAIM_ORDINALS = 1000
 #: Items of any list read from an object beyond which the rest are ignored (hostile objects).
 MAX_ITEMS = 1000
+#: Children declared per workload beyond which the rest are ignored (hostile objects).
+MAX_DECLARED = 256
 #: Lifecycle results remembered per kind (a few hundred bytes each).
 MAX_REMEMBERED = 4096
 
@@ -289,11 +291,48 @@ def pod_regex(name: str, suffix: str, groups: list[str]) -> str:
 def extract(obj: Mapping[str, Any], kinds: KindRegistry) -> Extract:
     """Evaluate ``obj``'s kind entry on it; :class:`RenderError` if it is not a workload."""
     key = object_key(obj, kinds)
-    spec = kinds[key.kind]
-    meta = o.metadata(obj)
-    ev = _Evaluator(spec, obj)
-    created = o.timestamp(meta.get("creationTimestamp"))
+    ev = _Evaluator(kinds[key.kind], obj)
+    created = o.timestamp(o.metadata(obj).get("creationTimestamp"))
     observation = _observe(ev, created)
+    facts = _project(obj, key, ev, created)
+    declared = _declared(ev, key, kinds)
+    if declared:
+        facts["declared"] = declared
+    owner = controlling_owner(obj, kinds, key.namespace)
+    if owner is not None:
+        facts["owner"] = [owner.kind, owner.name]
+    return Extract(key, facts["uid"], owner, observation, facts, tuple(ev.problems))
+
+
+def _declared(ev: _Evaluator, key: ObjectKey, kinds: KindRegistry) -> list[dict[str, Any]]:
+    """The projections of the children the object's spec declares (an Ensemble's member
+    MiniClusters), each read with its kind's entry as the object its controller will create:
+    named by the entry's ``name``, with that spec. Their own declared children are not read."""
+    out: list[dict[str, Any]] = []
+    for kind, rule, pattern in ev.spec.declared:
+        spec = kinds.get(kind)
+        if spec is None:
+            continue
+        for index, raw in enumerate(o.sequence(ev.value(rule))[:MAX_DECLARED]):
+            name = pattern.format(name=key.name, index=index)
+            meta: dict[str, Any] = {"name": name}
+            if key.namespace is not None:
+                meta["namespace"] = key.namespace
+            child = {"apiVersion": spec.api_version, "kind": kind, "metadata": meta,
+                     "spec": o.mapping(raw)}  # fmt: skip
+            child_key = ObjectKey(kind, key.namespace if spec.namespaced else None, name)
+            child_ev = _Evaluator(spec, child)
+            out.append(_project(child, child_key, child_ev, None))
+            ev.problems.extend(f"{rule}[{index}] ({kind}) {p}" for p in child_ev.problems)
+    return out
+
+
+def _project(
+    obj: Mapping[str, Any], key: ObjectKey, ev: _Evaluator, created: str | None
+) -> dict[str, Any]:
+    """The projection: the allow-list of what templates may see of ``obj``."""
+    spec = ev.spec
+    meta = o.metadata(obj)
     containers: list[dict[str, Any]] = []
     annotation_maps = [o.string_map(meta.get("annotations"))]
     claims: set[str] = set()
@@ -344,7 +383,4 @@ def extract(obj: Mapping[str, Any], kinds: KindRegistry) -> Extract:
         "produces": produces,
         "pods": pod_regex(key.name, spec.pod_suffix, groups),
     }
-    owner = controlling_owner(obj, kinds, key.namespace)
-    if owner is not None:
-        facts["owner"] = [owner.kind, owner.name]
-    return Extract(key, facts["uid"], owner, observation, facts, tuple(ev.problems))
+    return facts

@@ -116,6 +116,21 @@ def _claims(projection: Mapping[str, Any]) -> set[str]:
     return names
 
 
+def _pod_children(
+    projection: Mapping[str, Any], inherited: Sequence[Mapping[str, Any]]
+) -> Sequence[Mapping[str, Any]]:
+    """The children whose pods are the workload's: those its spec declares (an Ensemble's
+    members), in their order, each replaced by the child itself once that exists — the same
+    facts when the controller made it as declared, so the document does not change when it
+    appears — then the other children that exist."""
+    declared = projection.get("declared")
+    if not declared:
+        return inherited
+    real = {(c["kind"], c["name"]): c for c in inherited}
+    out = [real.pop((d["kind"], d["name"]), d) for d in declared]
+    return out + [c for c in inherited if (c["kind"], c["name"]) in real]
+
+
 def workload_facts(
     projection: Mapping[str, Any],
     iris: Iris,
@@ -127,7 +142,8 @@ def workload_facts(
 ) -> dict[str, Any]:
     """The ``workload`` variable of the workload and workload-telemetry templates, from a
     projection (:func:`kg_exporter.kinds.extract`) and those of the children whose pods are its
-    own (``inherited``; their containers are told apart by the child's name)."""
+    own (``inherited``, and those its spec declares; their containers are told apart by the
+    child's name)."""
     key = ObjectKey(projection["kind"], projection["namespace"], projection["name"])
     iri = iris.workload(key)
     namespace = key.namespace or "default"
@@ -137,7 +153,7 @@ def workload_facts(
     uses, produces = set(projection["uses"]), set(projection["produces"])
     pods = [projection["pods"]]
     node = projection["node"]
-    for child in inherited:
+    for child in _pod_children(projection, inherited):
         prefix = None if child["name"] == key.name else child["name"]
         containers += _containers(iri, child["containers"], prefix)
         claims |= _claims(child)
