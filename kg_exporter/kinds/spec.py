@@ -61,6 +61,8 @@ class KindSpec:
     children: Mapping[str, ChildRule] = field(default_factory=dict)
     #: Whether its pods are selected by the labels ``pods.labels`` gives (``select_by: labels``).
     select_by_labels: bool = False
+    #: Children declared in the object's spec: (child kind, key of its rule in ``rules``, name).
+    declared: tuple[tuple[str, str, str], ...] = ()
     #: All lifecycle rules as one program (see :func:`lifecycle_program`); None without rules.
     lifecycle: Expression | None = None
     #: What the lifecycle program said, by its exact input (see extract.py); bounded.
@@ -140,10 +142,15 @@ def compile_entry(entry: KindEntry) -> KindSpec:
         # Compiled (so a mistake is reported) but never evaluated: the pods go by name.
         rules.pop("pods.labels", None)
     children: dict[str, ChildRule] = {}
+    declared: list[tuple[str, str, str]] = []
     for i, child in enumerate(entry.children):
         if child.kind in children:
             raise KindError(entry.kind, f"children[{i}]", f"{child.kind} is listed twice")
         children[child.kind] = child
+        if child.declared is not None:
+            key = f"children[{i}].declared"
+            rules[key] = _declared_rule(entry.kind, key, child)
+            declared.append((child.kind, key, child.name))
     return KindSpec(
         kind=entry.kind,
         group=entry.group,
@@ -157,5 +164,24 @@ def compile_entry(entry: KindEntry) -> KindSpec:
         clock_timed=entry.lifecycle.times == "observed",
         select_by_labels=by_labels,
         children=children,
+        declared=tuple(declared),
         lifecycle=lifecycle_program(rules),
     )
+
+
+def _declared_rule(kind: str, key: str, child: ChildRule) -> Expression:
+    """A ``children[i].declared`` expression, checked with the ``name`` it goes with."""
+    field_name = key.rsplit(".", 1)[0]
+    if not child.pods:
+        raise KindError(kind, key, "needs pods: true (declared children give their pods)")
+    try:
+        named = child.name.format(name="a", index=0)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise KindError(kind, f"{field_name}.name", f"only {{name}} and {{index}}: {exc}") from None
+    if named == child.name.format(name="a", index=1):
+        raise KindError(kind, f"{field_name}.name", "must hold {index}: children need names")
+    assert child.declared is not None
+    try:
+        return compile_expression(child.declared)
+    except ExpressionError as exc:
+        raise KindError(kind, key, str(exc)) from None

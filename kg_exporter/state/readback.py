@@ -22,11 +22,10 @@ as the same instance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Phase
-from kg_exporter.state.transitions import deleted, is_tentative
+from kg_exporter.state.transitions import deleted, is_tentative, same_instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +104,3 @@ def same_lifecycle(a: Lifecycle, b: Lifecycle) -> bool:
         and same_instant(a.started_at, b.started_at)
         and same_instant(a.ended_at, b.ended_at)
     )
-
-
-def same_instant(a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    try:
-        return _parse(a) == _parse(b)
-    except ValueError:
-        return a == b
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -85,6 +85,9 @@ class Stack:
     def phase(self, kind: str, ns: str, name: str) -> str | None:
         return self.ms.phase(sid(kind, ns, name))
 
+    def start(self, kind: str, ns: str, name: str) -> object:
+        return (self.ms.status(sid(kind, ns, name)) or {}).get("glc:startTime")
+
     def outcome(self, kind: str, ns: str, name: str) -> object:
         return (self.ms.status(sid(kind, ns, name)) or {}).get("kgx:outcome")
 
@@ -251,10 +254,16 @@ def test_jobsets_run_and_stop_with_their_outcome_their_jobs_folded_in(stack: Sta
         stack.reaches("JobSet", ns, name, "running")
     for name in ("a-driver-0", "a-workers-1"):
         fake.patch_status("Job", ns, name, op.job_running(T0))
+    # No JobSet status says when it started; its Jobs do, from the daemon's cache (its clock until
+    # then). The stop keeps that start.
+    eventually(
+        lambda: stack.start("JobSet", ns, "a") == T0, what="the JobSet's start from its Jobs"
+    )
 
     fake.patch_status("JobSet", ns, "a", op.jobset_finished(shape, "succeeded", T1))
     fake.patch_status("JobSet", ns, "a-b", op.jobset_finished(shape, "failed", T1))
     stack.stop_with("JobSet", ns, {"a": "succeeded", "a-b": "failed"})
+    assert stack.start("JobSet", ns, "a") == T0
     assert stack.workloads(ns) == ["jobset:a", "jobset:a-b"], "the child Jobs are folded in"
 
 

@@ -107,7 +107,7 @@ def start_daemon(workdir: Path, fake: FakeKube, config: dict[str, Any]) -> Proce
         log=workdir / f"daemon-{port}.log",
         ready_path="/readyz",
     )
-    daemon.start(timeout=60)
+    daemon.start()
     return daemon
 
 
