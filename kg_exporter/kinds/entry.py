@@ -56,7 +56,20 @@ class PodRules(_Entry):
     name_suffix: str | None = Field(
         None,
         description="RE2 matching its pod names after its own (escaped) name; `{groups}` stands "
-        "for the escaped template groups as an alternation.",
+        "for the escaped template groups as an alternation, `{random}` for the 5 characters "
+        "Kubernetes appends to a generated name, `{hash}` for a pod-template-hash and `{index}` "
+        "for an ordinal or index.",
+    )
+    labels: str | None = Field(
+        None,
+        description="CEL: a map of pod labels every pod of the workload carries (e.g. "
+        "object.spec.selector.matchLabels), read only when `select_by` is `labels`.",
+    )
+    select_by: Literal["name", "labels"] = Field(
+        "name",
+        description="`labels`: PromQL selects its pods by the `labels` map, joined with "
+        "kube-state-metrics' kube_pod_labels (cAdvisor series carry no pod labels); `name` "
+        "(default): by the pod-name pattern.",
     )
 
 

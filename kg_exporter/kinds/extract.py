@@ -23,6 +23,7 @@ from kg_exporter.kinds.cel import EvaluationError, context_for, prune
 from kg_exporter.kinds.data import data_of
 from kg_exporter.kinds.registry import KindRegistry
 from kg_exporter.kinds.spec import GROUPS, KindSpec
+from kg_exporter.render.podlabels import colliding_keys
 from kg_exporter.render.promql import escape_regex
 from kg_exporter.state.lifecycle import Observation, Outcome, Phase
 
@@ -288,6 +289,33 @@ def pod_regex(name: str, suffix: str, groups: list[str]) -> str:
     return escape_regex(name) + suffix
 
 
+def _pod_labels(ev: _Evaluator) -> list[list[str]] | None:
+    """The ``pods.labels`` map as sorted [key, value] pairs; None when the pods go by name: the kind
+    does not select by labels, or the map is absent, empty or unusable (then by name, logged)."""
+    if not ev.spec.select_by_labels:
+        return None
+    value = ev.value("pods.labels")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        ev.problems.append(f"pods.labels: gave {type(value).__name__}, not a map; pods by name")
+        return None
+    pairs = sorted(
+        [k, v] for k, v in list(value.items())[:MAX_ITEMS] if isinstance(k, str) and k
+        and isinstance(v, str)
+    )  # fmt: skip
+    if len(pairs) != len(value):
+        ev.problems.append("pods.labels: keys and values must be non-empty strings; pods by name")
+        return None
+    same = colliding_keys(k for k, _ in pairs)
+    if same:
+        ev.problems.append(
+            f"pods.labels: {', '.join(same)} are one label name in kube-state-metrics; pods by name"
+        )
+        return None
+    return pairs or None
+
+
 def extract(obj: Mapping[str, Any], kinds: KindRegistry) -> Extract:
     """Evaluate ``obj``'s kind entry on it; :class:`RenderError` if it is not a workload."""
     key = object_key(obj, kinds)
@@ -383,4 +411,7 @@ def _project(
         "produces": produces,
         "pods": pod_regex(key.name, spec.pod_suffix, groups),
     }
+    pod_labels = _pod_labels(ev)
+    if pod_labels is not None:
+        facts["pod_labels"] = pod_labels
     return facts

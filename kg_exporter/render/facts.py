@@ -152,6 +152,10 @@ def workload_facts(
     claims = _claims(projection)
     uses, produces = set(projection["uses"]), set(projection["produces"])
     pods = [projection["pods"]]
+    own_labels = projection.get("pod_labels")
+    # A workload selected by labels states the labels all its pods carry, its children's too;
+    # otherwise each part (its own pods, each child's whose pods are its own) goes its kind's way.
+    parts = [{"labels": own_labels} if own_labels else {"regex": projection["pods"]}]
     node = projection["node"]
     for child in _pod_children(projection, inherited):
         prefix = None if child["name"] == key.name else child["name"]
@@ -160,6 +164,9 @@ def workload_facts(
         uses.update(child["uses"])
         produces.update(child["produces"])
         pods.append(child["pods"])
+        if not own_labels:
+            labels_of = child.get("pod_labels")
+            parts.append({"labels": labels_of} if labels_of else {"regex": child["pods"]})
         node = node or child["node"]
     gpus = any(
         r["resource"] in GPU_RESOURCES and (r["amount"] or 0) > 0
@@ -191,6 +198,10 @@ def workload_facts(
         "artifacts": artifacts,
         "part_of": [part_of] if part_of else [],
         "pod_regex": unique_pods[0] if len(unique_pods) == 1 else "(?:" + "|".join(unique_pods) + ")",
+        # "labels" when any part goes by labels: the metrics then join kube_pod_labels
+        # (render/podlabels.py); logs always go by pod name (docs/kinds.md).
+        "pod_selection": "labels" if any("labels" in p for p in parts) else "name",
+        "pod_parts": parts,
         "status": {
             "iri": Iris.child(iri, "status"),
             "phase": lifecycle.phase.value,

@@ -59,8 +59,9 @@ def test_an_ensembles_members_are_its_containers_before_the_miniclusters_exist(
     # Each member is the MiniCluster <ensemble>-<i>, whose single container takes its name.
     assert containers == ["sweep-0/sweep-0", "sweep-1/sweep-1"]
     telemetry = str(alone[1])  # the members' pod names, as the MiniClusters' entry writes them
-    assert "-0(?:-[0-9]+-[a-z0-9]{5}|-services)" in telemetry
-    assert "-1(?:-[0-9]+-[a-z0-9]{5}|-services)" in telemetry
+    member = "(?:-(?:0|[1-9][0-9]*)-[bcdfghjklmnpqrstvwxz2456789]{5}|-services)"
+    assert "-0" + member in telemetry
+    assert "-1" + member in telemetry
     # The operator creates the members (and their Jobs): the documents do not change.
     for child in (mc0, job0, mc1, job1):
         table.apply(child)
