@@ -54,7 +54,12 @@ def test_a_kinds_file_applies_before_the_setting(tmp_path: Path) -> None:
         ({"pods": {"name_suffix": "-(["}}, r"RayJob.*pods.name_suffix: not a regular expression"),
         ({"pods": {"name_suffix": "-(?!x)"}}, r"RayJob.*pods.name_suffix: RE2 has no lookaround"),
         ({"children": [{"kind": "Pod"}]}, r"RayJob.*children\[0\].kind: Pod is not a configured kind"),
+        ({"children": [{"kind": "Job", "times": "sometimes"}]}, r"kinds\[0\] \(RayJob\): children.0.times: .*boolean"),
         ({"plural": "Ray Jobs"}, r"RayJob.*plural"),
+        ({"pods": {"select_by": "labels"}}, r"kinds\[0\] \(RayJob\): pods.select_by: selecting pods by labels needs pods.labels"),
+        ({"pods": {"select_by": "label"}}, r"kinds\[0\] \(RayJob\): pods.select_by: Input should be 'name' or 'labels'"),
+        ({"pods": {"labels": "object.metadata.(", "select_by": "labels"}}, r"RayJob.*pods.labels: .*[Ss]yntax"),
+        ({"pods": {"labels": "{'a': lower('b')}"}}, r"RayJob.*pods.labels: unknown function 'lower'"),
     ],
 )  # fmt: skip
 def test_a_mistake_is_one_settings_error_naming_entry_and_field(
