@@ -13,7 +13,8 @@ stored document is compared with the live object on three things:
    graph that says running);
 3. **the outcome and times**, for kinds whose objects state them (Jobs): a stored outcome, start
    or end that differs from the object's is rewritten. Deployments and StatefulSets do not state
-   when they started, so there the stored times, recorded as they happened, are kept.
+   when they started, so there the stored times, recorded as they happened, are kept — unless
+   the object's children state it (a JobSet's Jobs).
 
 A document that states no uid (written by an older version) cannot be told apart, so it is taken
 as the same instance.
@@ -88,9 +89,12 @@ def _same_instance(held: Lifecycle, desired: Lifecycle | None, clock_timed: bool
         if held.phase is Phase.RUNNING:
             return Lifecycle(Phase.STOPPED, held.started_at, desired.ended_at)
         return held
+    # A kind timed by the clock keeps the times the graph recorded as they happened, unless the
+    # object now states its start (a JobSet's Jobs do): that is no guess.
+    guessed = clock_timed and not desired.start_known
     if desired.phase is held.phase:
-        return held if clock_timed or same_lifecycle(held, desired) else desired
-    if clock_timed and desired.phase is Phase.STOPPED:
+        return held if guessed or same_lifecycle(held, desired) else desired
+    if guessed and desired.phase is Phase.STOPPED:
         # Seen stopping at start-up: the start the graph recorded is better than a guess.
         return Lifecycle(Phase.STOPPED, held.started_at, desired.ended_at, desired.outcome)
     return desired

@@ -83,7 +83,7 @@ def _better_start(graph: Lifecycle, observed: Observation) -> bool:
     """The object now states when it started, and the graph holds a guess (the clock's, the
     creation time: a JobSet seen running before the daemon heard of its Jobs' start times) or a
     later start (the Job that started first was heard of last)."""
-    if not observed.start_known or observed.started_at is None:
+    if not observed.start_known or observed.started_at in (None, graph.started_at):
         return False
     if not graph.start_known:
         return not same_instant(graph.started_at, observed.started_at)

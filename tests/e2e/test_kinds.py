@@ -341,6 +341,12 @@ def test_ensembles_run_while_a_member_runs_and_fail_if_one_failed(stack: Stack) 
         fake.patch_status("Job", ns, f"{name}-0", op.job_running(T0))
     for name in ("ens", "ens-b"):
         stack.reaches("Ensemble", ns, name, "running")
+    # Containers: each member's as its MiniCluster's entry reads them (declared in spec.members,
+    # the same once the operator has created it), and the gRPC Deployment's.
+    document = stack.ms.document(sid("Ensemble", ns, "ens")) or {}
+    node = next(n for n in document["@graph"] if "kgx:EnsembleWorkload" in n.get("@type", []))
+    ids = [c["@id"].rsplit("/container/", 1)[1] for c in node["kgx:hasContainer"]]
+    assert sorted(ids) == ["api", "ens-0/ens-0", "ens-1/ens-1"]
     before = stack.seen("Job")
     for name in ("ens", "ens-b"):
         fake.patch_status("Job", ns, f"{name}-1", op.job_running(T0))
