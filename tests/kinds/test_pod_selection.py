@@ -9,6 +9,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg_exporter.kinds import extract
 from kg_exporter.kinds.podnames import ALPHABET, HASH_ALPHABET, expand
@@ -128,3 +130,36 @@ def test_labels_that_cannot_select_leave_the_pods_to_their_names(
     assert "pod_labels" not in extracted.facts
     assert problem in extracted.problems
     assert extracted.observation.phase.value == "running"  # a path, not a rule: still running
+
+
+_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)(=~|=)"((?:[^"\\]|\\.)*)"')
+_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unquote(text: str) -> str:
+    return re.sub(
+        r"\\(x[0-9a-f]{2}|.)",
+        lambda m: chr(int(m.group(1)[1:], 16)) if len(m.group(1)) == 3 else _ESCAPES[m.group(1)],
+        text,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    labels=st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=12), max_size=4),
+    namespace=st.text(max_size=8),
+)
+def test_hostile_keys_and_values_stay_inside_their_matchers(
+    labels: dict[str, str], namespace: str
+) -> None:
+    """Whatever the keys and values, the join holds exactly the matchers it was given: label names
+    are kube-state-metrics' (never anything else), values decode to themselves."""
+    pairs = [[k, v] for k, v in sorted(labels.items())]
+    join = pod_label_join([{"labels": pairs}], namespace, "namespace", "pod")
+    inner = join.split("(kube_pod_labels{", 1)[1]
+    assert inner.endswith("})")
+    found = [(m[1], m[2], _unquote(m[3])) for m in _MATCHER.finditer(inner[:-2])]
+    expected = [("namespace", "=", namespace)] + [(ksm_label_name(k), "=", v) for k, v in pairs]
+    assert found == expected
+    # Nothing but the matchers and their commas between the braces.
+    assert _MATCHER.sub("", inner[:-2]).replace(",", "") == ""

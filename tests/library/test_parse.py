@@ -42,6 +42,9 @@ def test_every_bundled_telemetry_subgraph_parses(renderer: Renderer) -> None:
         has_logs = subgraph.kind is SubgraphKind.WORKLOAD_TELEMETRY
         assert (telemetry.loki_url is not None) == has_logs
         assert (telemetry.logql is not None) == has_logs
+        # Workloads say how their pods are selected (by name unless their kind opts in to labels).
+        selections = {d.pod_selection for d in telemetry.metrics_datasets + telemetry.logs_datasets}
+        assert selections == ({"pod-name"} if has_logs else {None})
 
 
 def test_a_workload_telemetry_says_exactly_what_the_template_wrote(renderer: Renderer) -> None:

@@ -397,6 +397,8 @@ async def test_the_library_reads_label_selected_telemetry_back(scraped: Scraped)
             Settings().cluster_id, case.kind, case.namespace, case.name
         )
     assert telemetry is not None
+    assert telemetry.metrics_datasets[0].pod_selection == "pod-labels"
+    assert telemetry.logs_datasets[0].pod_selection == "pod-name"
     end = time.time()
     values: dict[str, list[float]] = {}
     async with PrometheusClient(scraped.prometheus.url) as prometheus:
