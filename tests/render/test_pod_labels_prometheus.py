@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 import pytest
 
@@ -278,6 +279,7 @@ def _cases() -> list[Case]:
 CASES = _cases()
 
 
+@cache
 def registry_selecting_by_labels(kinds: tuple[str, ...]) -> KindRegistry:
     """The bundled kinds, with ``kinds`` opted into selection by labels as a user would."""
     entries = []
@@ -289,10 +291,14 @@ def registry_selecting_by_labels(kinds: tuple[str, ...]) -> KindRegistry:
     return build_registry([("bundled kinds, opted in", entries)])
 
 
+@cache
+def _renderer(by_labels: tuple[str, ...]) -> Renderer:
+    return Renderer(Settings(), kinds=registry_selecting_by_labels(by_labels))
+
+
 def rendered(case: Case, by_labels: tuple[str, ...] | None = None) -> list[Subgraph]:
     """The workload's subgraphs, with ``by_labels`` (default: the case's) selecting by labels."""
-    kinds = registry_selecting_by_labels(case.by_labels if by_labels is None else by_labels)
-    renderer = Renderer(Settings(), kinds=kinds)
+    renderer = _renderer(case.by_labels if by_labels is None else by_labels)
     own = f":{case.kind.lower()}:{case.namespace}:{case.name}"
     return [
         s
@@ -361,10 +367,8 @@ def test_each_query_selects_exactly_the_pods_with_the_workloads_labels(
     own = {pod for pod, _ in case.own}
     for query in queries:
         assert "group_left() max by (namespace,pod) (kube_pod_labels{" in query, query
+        # The query as emitted, but for its aggregations' grouping: it runs, and reads these pods.
         assert pods_selected(scraped.prometheus, by_pod(query)) == own, query
-        answer = scraped.prometheus.query(query)
-        assert answer["status"] == "success", (query, answer)
-        assert answer["data"]["result"], f"no value for {query}"
     # The telemetry says how: metrics by labels, logs by pod name.
     datasets = {n["kgx:dataKind"]: n for n in document["@graph"] if "kgx:dataKind" in n}
     assert datasets["time series"]["kgx:podSelection"] == "pod-labels"
