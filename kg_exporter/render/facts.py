@@ -44,6 +44,8 @@ class Lifecycle:
     #: The start is one an object stated (see :class:`Observation`), not the daemon's guess; not
     #: part of what the graph holds, so not compared.
     start_known: bool = field(default=False, compare=False)
+    #: Running again after a stop that ended then: a start stated before it is the last run's.
+    resumed_after: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_observation(cls, observation: Observation) -> Lifecycle:

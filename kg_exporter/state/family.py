@@ -114,13 +114,14 @@ class Family:
                 said.append(observed)
             if rule.times:
                 timed.append(observed)
+        gone: list[Observation] = []
         for child, last in self._departed.get(key, {}).items():
             rule = spec.child(child.kind)
             if rule is not None and rule.lifecycle:
                 said.append(last)
             if rule is not None and rule.times:
-                timed.append(last)
-        return timed_by(combine(own, said), timed)
+                gone.append(last)
+        return timed_by(combine(own, said), timed, gone)
 
     def ancestors(self, key: ObjectKey, owner: ObjectKey | None) -> Iterator[ObjectKey]:
         """The owner chain above ``key``, nearest first, cut at cycles and :data:`MAX_DEPTH`."""

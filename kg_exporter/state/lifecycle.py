@@ -80,13 +80,19 @@ def combine(own: Observation, children: Sequence[Observation]) -> Observation:
     return Observation(Phase.PENDING)
 
 
-def timed_by(own: Observation, children: Sequence[Observation]) -> Observation:
+def timed_by(
+    own: Observation, children: Sequence[Observation], gone: Sequence[Observation] = ()
+) -> Observation:
     """A workload whose times are its children's (a JobSet's Jobs; its entry's ``times: true``
     children): unless it states a start of its own, it started when the first of them did (as
     they state it); stopped without an end of its own, it ended when the last of them did, once
-    all have ended. Its phase and outcome stay its own."""
+    all have ended. Its phase and outcome stay its own. Children that are ``gone`` (deleted)
+    count once it has stopped (a finished JobSet's Jobs are deleted), not while it runs: they
+    may be of a run before a suspension."""
     if own.phase is Phase.PENDING or own.start_known:
         return own
+    if own.phase is Phase.STOPPED:
+        children = [*children, *gone]
     first = _earliest(children, known=True)
     if first is None:
         return own

@@ -13,6 +13,8 @@ False), where the object's own best guess is better than the daemon's start time
 timed by the clock is their kind entry's ``lifecycle.times: observed``. A start an object states
 (:attr:`Observation.start_known`: a Job's, or a JobSet's Jobs') replaces a guess the graph holds,
 and an earlier one a later one: the daemon may hear of a JobSet running before its Jobs' times.
+A start stated before the stop a workload resumes after (:attr:`Lifecycle.resumed_after`) is the
+previous run's and never used.
 """
 
 from __future__ import annotations
@@ -44,12 +46,17 @@ def advance(
     if observed.phase is Phase.RUNNING:
         if graph is not None and graph.phase is Phase.RUNNING:
             if _better_start(graph, observed):
-                return Lifecycle(Phase.RUNNING, observed.started_at, start_known=True)
+                return replace(graph, started_at=observed.started_at, start_known=True)
             return graph
-        if observed.start_known:
-            return Lifecycle(Phase.RUNNING, observed.started_at, start_known=True)
+        # Running again after a stop seen live (a resumed JobSet): not after one that a relist's
+        # order made (an Ensemble's first members listed with their Jobs, the others not yet).
+        stop = graph.ended_at if graph is not None and seen_live else None
+        if observed.start_known and not _earlier(observed.started_at, stop):
+            return Lifecycle(
+                Phase.RUNNING, observed.started_at, start_known=True, resumed_after=stop
+            )
         started = now if clock_timed else (observed.started_at or now)
-        return Lifecycle(Phase.RUNNING, started_at=started)
+        return Lifecycle(Phase.RUNNING, started_at=started, resumed_after=stop)
     # STOPPED
     if graph is not None and graph.phase is Phase.STOPPED:
         if _better_start(graph, observed):
@@ -57,13 +64,10 @@ def advance(
         return graph
     ended = observed.ended_at or now
     if graph is not None:  # RUNNING → STOPPED
+        stopped = replace(graph, phase=Phase.STOPPED, ended_at=ended, outcome=observed.outcome)
         if _better_start(graph, observed):
-            return Lifecycle(
-                Phase.STOPPED, observed.started_at, ended, observed.outcome, start_known=True
-            )
-        return Lifecycle(
-            Phase.STOPPED, graph.started_at, ended, observed.outcome, graph.start_known
-        )
+            return replace(stopped, started_at=observed.started_at, start_known=True)
+        return stopped
     if observed.started_at is not None:
         # First seen already ended (a Job that completed): it ran, so it belongs in the graph.
         return Lifecycle(
@@ -82,15 +86,21 @@ def advance(
 def _better_start(graph: Lifecycle, observed: Observation) -> bool:
     """The object now states when it started, and the graph holds a guess (the clock's, the
     creation time: a JobSet seen running before the daemon heard of its Jobs' start times) or a
-    later start (the Job that started first was heard of last)."""
+    later start (the Job that started first was heard of last). A start before the stop the
+    workload resumed after is the last run's, not this one's."""
     if not observed.start_known or observed.started_at in (None, graph.started_at):
+        return False
+    if _earlier(observed.started_at, graph.resumed_after):
         return False
     if not graph.start_known:
         return not same_instant(graph.started_at, observed.started_at)
     return graph.started_at is not None and _earlier(observed.started_at, graph.started_at)
 
 
-def _earlier(a: str, b: str) -> bool:
+def _earlier(a: str | None, b: str | None) -> bool:
+    """``a`` is before ``b`` (False when either is unknown or unreadable)."""
+    if a is None or b is None:
+        return False
     try:
         return _parse(a) < _parse(b)
     except ValueError:

@@ -22,7 +22,9 @@ import yaml
 from tests.support.processes import free_port, http_ok, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-STOP_TIMEOUT = 15.0
+#: Generous: a drain takes at most drain_deadline_seconds, and the exit after it seconds more on a
+#: loaded machine; only a process that ignores SIGTERM waits this long.
+STOP_TIMEOUT = 60.0
 
 
 class Process:
@@ -231,9 +233,11 @@ class Daemon(Process):
                 return float(line.rsplit(" ", 1)[1])
         return None
 
-    def readyz(self) -> int:
+    def readyz(self, timeout: float = 2.0) -> int:
+        """The status /readyz answers; 0 when it did not answer within ``timeout`` s (short by
+        default, for samplers; a test asserting readiness passes a generous one)."""
         try:
-            return httpx.get(self.url + "/readyz", timeout=2).status_code
+            return httpx.get(self.url + "/readyz", timeout=timeout).status_code
         except httpx.HTTPError:
             return 0
 

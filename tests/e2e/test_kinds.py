@@ -101,9 +101,7 @@ class Stack:
         return sorted(found)
 
     def reaches(self, kind: str, ns: str, name: str, phase: str) -> None:
-        eventually(
-            lambda: self.phase(kind, ns, name) == phase, within=15, what=f"{kind} {name} {phase}"
-        )
+        eventually(lambda: self.phase(kind, ns, name) == phase, what=f"{kind} {name} {phase}")
 
     def stop_with(self, kind: str, ns: str, outcomes: dict[str, str]) -> None:
         """Each named workload reaches stopped, with its outcome."""
@@ -173,7 +171,7 @@ def test_a_forbidden_kind_is_one_error_the_others_work_and_it_is_picked_up_once_
     stack: Stack,
 ) -> None:
     fake, ms, daemon = stack.fake, stack.ms, stack.daemon
-    assert daemon.readyz() == 200
+    assert daemon.readyz(timeout=30) == 200
     stack.reaches("Deployment", "default", "web", "running")
     assert daemon.metric("kg_exporter_kind_forbidden", kind="StatefulSet") == 1
     assert daemon.metric("kg_exporter_kind_forbidden", kind="Deployment") == 0
@@ -207,7 +205,7 @@ def test_a_kind_absent_from_the_cluster_is_one_line_and_the_daemon_is_ready(stac
     checks = stack.fake.requests[("get", "/apis")]
     eventually(lambda: stack.fake.requests[("get", "/apis")] >= checks + 2, what="re-checked")
     assert len(stack.lines(r"is not served by the API server")) == 1
-    assert stack.daemon.readyz() == 200
+    assert stack.daemon.readyz(timeout=30) == 200
 
 
 def test_a_crd_installed_after_start_up_and_a_settings_kind_are_exported(stack: Stack) -> None:

@@ -129,3 +129,32 @@ def test_the_backfill_and_the_daemon_give_the_examples_the_same_times(renderer: 
     # Children first (a relist may deliver them in any order): the same.
     children_first = sorted(objects, key=lambda o: "ownerReferences" not in o["metadata"])
     assert {n: _as_table(children_first)[n] for n in daemon} == daemon
+
+
+def test_a_resumed_jobset_does_not_take_the_start_of_the_run_before_its_suspension() -> None:
+    clock = ["2026-11-21T11:00:00Z"]
+    table = WorkloadTable(lambda: clock[0])
+    table.apply(job("train-w-0", JS, started("2026-11-21T10:00:07Z")))
+    table.apply(jobset(ACTIVE))
+    # A restart deletes the Job; Kueue then suspends the JobSet (a stop without outcome).
+    table.delete(ObjectKey("Job", "hpc", "train-w-0"))
+    table.apply(job("train-w-0", JS, started("2026-11-21T10:40:00Z")))
+    suspended = {"conditions": [{"type": "Suspended", "status": "True"}]}
+    table.apply(jobset(suspended))
+    record = table.get(KEY)
+    assert record is not None and record.graph is not None
+    assert record.graph.phase is Phase.STOPPED and record.graph.ended_at == clock[0]
+    # Resumed at 12:00, before its Jobs restart: neither the deleted Job's start nor the one a
+    # Job still states from before the suspension is this run's.
+    clock[0] = "2026-11-21T12:00:00Z"
+    table.apply(jobset(ACTIVE))
+    table.apply(job("train-w-1", JS, started("2026-11-21T10:50:00Z")))
+    record = table.get(KEY)
+    assert record is not None and record.graph is not None
+    assert (record.graph.phase, record.graph.started_at) == (Phase.RUNNING, clock[0])
+    # Its Jobs resumed: their start is.
+    table.apply(job("train-w-0", JS, started("2026-11-21T12:00:04Z")))
+    table.apply(job("train-w-1", JS, started("2026-11-21T12:00:05Z")))
+    record = table.get(KEY)
+    assert record is not None and record.graph is not None
+    assert record.graph.started_at == "2026-11-21T12:00:04Z"

@@ -246,7 +246,7 @@ def test_hostile_objects_over_the_wire_leave_the_daemon_live_and_others_written(
             )
             time.sleep(1.0)
             assert daemon.alive and healthz(daemon.url) == 200
-            assert daemon.readyz() == 200
+            assert daemon.readyz(timeout=30) == 200
             log = daemon.log_text()
             assert "Traceback" not in log, log[-5000:]
             assert {i.rsplit(":", 1)[1] for i in ms.ids("cluster1:workload:")} == runnable
