@@ -48,7 +48,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # behind this process's other requests, each bounded by its own connect and read limits.
         # Counted, a burst of more requests than connections failed on a busy but healthy server
         # without ever being sent: of 1,000 concurrent PUTs to a loaded reference service, 370
-        # ended in ConnectTimeout at 10 s while the first 630 were answered.
+        # ended in ConnectTimeout at 10 s while the first 630 were answered. (A host name's lookup
+        # fell under that limit too; it is bounded by the system resolver's own timeouts.)
         timeout = aiohttp.ClientTimeout(
             total=None,
             connect=None,
