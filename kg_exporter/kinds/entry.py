@@ -56,7 +56,20 @@ class PodRules(_Entry):
     name_suffix: str | None = Field(
         None,
         description="RE2 matching its pod names after its own (escaped) name; `{groups}` stands "
-        "for the escaped template groups as an alternation.",
+        "for the escaped template groups as an alternation, `{random}` for the 5 characters "
+        "Kubernetes appends to a generated name, `{hash}` for a pod-template-hash and `{index}` "
+        "for an ordinal or index.",
+    )
+    labels: str | None = Field(
+        None,
+        description="CEL: a map of pod labels every pod of the workload carries (e.g. "
+        "object.spec.selector.matchLabels), read only when `select_by` is `labels`.",
+    )
+    select_by: Literal["name", "labels"] = Field(
+        "name",
+        description="`labels`: PromQL selects its pods by the `labels` map, joined with "
+        "kube-state-metrics' kube_pod_labels (cAdvisor series carry no pod labels); `name` "
+        "(default): by the pod-name pattern.",
     )
 
 
@@ -83,11 +96,30 @@ class ChildRule(_Entry):
         description="The workload runs while any such child runs, and stops when all have "
         "stopped (failed if any failed); its own rules apply until a child is seen.",
     )
+    times: bool = Field(
+        False,
+        description="The workload started when the first such child started (as the child's own "
+        "rules state it), unless its own rules state a start; stopped without an end of its own, "
+        "it ended when the last of them did, once all have ended.",
+    )
     pods: bool = Field(
         False, description="Their containers, pods and data are this workload's too."
     )
     export: bool = Field(
         False, description="Export them as workloads of their own, part of this one."
+    )
+    declared: str | None = Field(
+        None,
+        description="CEL: the specs of the children of this kind the workload's controller "
+        "creates from it, in order. Each is read with the child kind's own entry, as an object "
+        "named `name` with that spec, so their containers, claims, data annotations and pod "
+        "names are the workload's (with `pods: true`) before the children exist; a child that "
+        "exists replaces the declared one of its name.",
+    )
+    name: str = Field(
+        "{name}-{index}",
+        description="The name of the declared child at position {index} (from 0) of a workload "
+        "named {name}.",
     )
 
 

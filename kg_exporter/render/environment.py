@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from kg_exporter.identity import Iris
 from kg_exporter.render import promql
+from kg_exporter.render.podlabels import pod_label_join
 
 
 class RawJSON(str):
@@ -127,6 +128,7 @@ def make_environment(
             "promql_selector": promql.selector,
             "promql_string": promql.quote_string,
             "regex_escape": promql.escape_regex,
+            "pod_label_join": pod_label_join,
             "child_iri": Iris.child,
             **(globals_ or {}),
         }
