@@ -9,13 +9,18 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kg_exporter.kinds import extract
 from kg_exporter.kinds.podnames import ALPHABET, HASH_ALPHABET, expand
 from kg_exporter.kinds.registry import build_registry, bundled_entries, bundled_registry
+from kg_exporter.render.batch import Skipped, render_objects
 from kg_exporter.render.podlabels import colliding_keys, ksm_label_name, pod_label_join
+from kg_exporter.render.renderer import Renderer, Subgraph
+from kg_exporter.settings import load_settings
+from kg_exporter.validate import assert_valid
+from tests.kinds.test_hostile import hostile
 from tests.render import fixtures as f
 
 
@@ -163,3 +168,32 @@ def test_hostile_keys_and_values_stay_inside_their_matchers(
     assert found == expected
     # Nothing but the matchers and their commas between the braces.
     assert _MATCHER.sub("", inner[:-2]).replace(",", "") == ""
+
+
+def _all_opted_in() -> Any:
+    kinds = tuple(e.kind for e in bundled_entries() if e.pods.labels is not None)
+    entries = [
+        e.model_copy(update={"pods": e.pods.model_copy(update={"select_by": "labels"})})
+        if e.kind in kinds
+        else e
+        for e in bundled_entries()
+    ]
+    return build_registry([("every kind by labels", entries)])
+
+
+ALL_BY_LABELS = _all_opted_in()
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(objects=st.lists(hostile(), min_size=1, max_size=3))
+def test_hostile_objects_of_kinds_selecting_by_labels_render_valid_documents(
+    objects: list[dict[str, Any]],
+) -> None:
+    renderer = Renderer(load_settings(), kinds=ALL_BY_LABELS)
+    for result in render_objects(
+        ((o, "x") for o in objects), renderer, include_glaciation_node=False
+    ):
+        if isinstance(result, Subgraph):
+            assert_valid(result)
+        else:
+            assert isinstance(result, Skipped)

@@ -77,3 +77,23 @@ def test_a_duplicate_kind_is_refused(tmp_path: Path) -> None:
 def test_an_unreadable_kinds_file_is_a_settings_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="cannot read kinds file"):
         load_settings(overrides={"kinds_config": tmp_path / "missing.yaml"})
+
+
+def test_a_bundled_kind_opts_into_label_selection_from_the_settings_file(tmp_path: Path) -> None:
+    """As docs/kinds.md says: its bundled entry, copied into `kinds:` with `select_by: labels`."""
+    from kg_exporter.kinds.registry import bundled_entries
+    from kg_exporter.render.renderer import Renderer
+    from tests.render import fixtures as f
+
+    (entry,) = [e for e in bundled_entries() if e.kind == "Deployment"]
+    copied = entry.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    copied["pods"]["select_by"] = "labels"
+    settings = load_settings(settings_file(tmp_path, [copied]))
+    obj = f.deployment(availableReplicas=1)
+    obj["spec"]["selector"] = {"matchLabels": {"app.kubernetes.io/name": "web"}}
+    _, telemetry = Renderer(settings).workload(obj)
+    queries = [n["kgx:promql"] for n in telemetry.document["@graph"] if "kgx:promql" in n]
+    assert queries and all(
+        'kube_pod_labels{namespace="shop",label_app_kubernetes_io_name="web"}' in q and "pod=~" not in q
+        for q in queries
+    )

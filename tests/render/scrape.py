@@ -7,7 +7,7 @@ import contextlib
 import http.server
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,22 @@ HASHES = ["7d9c5b8f4", "5f6d8b9c7b"]
 # The start of a vector selector: a metric name and its opening brace.
 _SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
 _AGGREGATION = re.compile(r"\b(sum|avg)\(")
+
+
+#: What each pod-matcher module serves (its /metrics text), for the one Prometheus they share
+#: (``pods_prometheus`` in tests/render/conftest.py).
+_SERIES: list[Callable[[], str]] = []
+
+
+def register_series(series: Callable[[], str]) -> Callable[[], str]:
+    """Decorator: ``series()`` gives /metrics lines the shared Prometheus is to scrape (names and
+    namespaces of their own: the modules' series are served together)."""
+    _SERIES.append(series)
+    return series
+
+
+def registered_series() -> str:
+    return "".join(series() for series in _SERIES)
 
 
 def queries_of(document: Obj) -> list[str]:

@@ -13,8 +13,9 @@ the characters Kubernetes generates (``old``): each is a collision the tightened
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import pytest
 
@@ -30,7 +31,7 @@ from tests.render.scrape import (
     Obj,
     pods_selected,
     queries_of,
-    scraping,
+    register_series,
     selectors,
 )
 from tests.support.prometheus import Prometheus
@@ -223,7 +224,7 @@ def rendered_queries(renderer: Renderer, case: Case) -> list[str]:
 
 def exposition(metrics: set[str]) -> str:
     """One series per metric and pod of every case's workload, neighbour and strangers."""
-    lines = []
+    lines: list[str] = []
     for case in CASES:
         pods = case.pods(case.name) + case.pods(case.neighbour)
         for pod in [*pods, *case.strangers, *case.unrelated]:
@@ -238,15 +239,24 @@ class Scraped:
     queries: dict[str, list[str]]  # kind → every PromQL emitted for its workload
 
 
-@pytest.fixture(scope="module")
-def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scraped]:
+@cache
+def workload_queries() -> dict[str, list[str]]:
+    """Kind → every PromQL emitted for its workload."""
     from kg_exporter.settings import Settings
 
     renderer = Renderer(Settings())
-    queries = {case.kind: rendered_queries(renderer, case) for case in CASES}
-    metrics = {metric for found in queries.values() for q in found for metric, _ in selectors(q)}
-    with scraping(tmp_path_factory.mktemp("prometheus"), exposition(metrics)) as prometheus:
-        yield Scraped(prometheus, queries)
+    return {case.kind: rendered_queries(renderer, case) for case in CASES}
+
+
+@register_series
+def series() -> str:
+    found = workload_queries().values()
+    return exposition({metric for queries in found for q in queries for metric, _ in selectors(q)})
+
+
+@pytest.fixture(scope="module")
+def scraped(pods_prometheus: Prometheus) -> Scraped:
+    return Scraped(pods_prometheus, workload_queries())
 
 
 @pytest.mark.prometheus
