@@ -294,7 +294,7 @@ class _Service:
                 # batch, stays free for the next one.
                 parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
-        parsed = await parse_bodies(self.parsers, [entry.body for _, entry in parse], self.limits)
+        parsed = await parse_bodies(self.parsers, [entry for _, entry in parse], self.limits)
         writes: list[Statements] = []
         written: list[int] = []
         for (index, entry), outcome in zip(parse, parsed, strict=True):
