@@ -113,11 +113,7 @@ def parse_document(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[ox.Trip
                 )
             triples.append(quad.triple)
             if len(triples) > limits.max_triples:
-                raise BadRequest(
-                    413,
-                    "too many triples",
-                    f"a subgraph holds at most {limits.max_triples} triples",
-                )
+                raise _too_many_triples(limits)
     except (SyntaxError, ValueError) as exc:
         raise _refusal(body, limits, exc) from exc
     if not triples:
@@ -127,6 +123,12 @@ def parse_document(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[ox.Trip
             "the document expands to zero triples (undefined terms and relative IRIs are dropped)",
         )
     return triples
+
+
+def _too_many_triples(limits: Limits) -> BadRequest:
+    return BadRequest(
+        413, "too many triples", f"a subgraph holds at most {limits.max_triples} triples"
+    )
 
 
 def checked_statements(
@@ -185,11 +187,7 @@ def checked_ntriples(body: bytes, limits: Limits, readable: Compactor | None) ->
         for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
             triples.append(quad.triple)
             if len(triples) > limits.max_triples:
-                raise BadRequest(
-                    413,
-                    "too many triples",
-                    f"a subgraph holds at most {limits.max_triples} triples",
-                )
+                raise _too_many_triples(limits)
     except (SyntaxError, ValueError) as exc:
         raise BadRequest(400, "body is not N-Triples", str(exc)) from exc
     if not triples:
