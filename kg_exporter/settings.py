@@ -104,7 +104,11 @@ class SinkSettings(_Frozen):
         "Fuseki /ds/data → /ds/query; GraphDB needs it set).",
     )
     timeout_seconds: float = Field(
-        10.0, gt=0, description="Seconds to wait for one request before it counts as failed."
+        10.0,
+        gt=0,
+        description="Seconds to wait for one request before it counts as failed (to connect, "
+        "and for each part of the answer); waiting for a free connection of the client's own "
+        "pool, behind the process's other requests, does not count.",
     )
     max_attempts: int = Field(
         6, ge=1, description="Attempts per request inside one write before the key is re-queued."
@@ -310,8 +314,9 @@ class Settings(BaseSettings):
     )
     kinds: tuple[KindEntry, ...] = Field(
         (),
-        description="Workload kinds to add, or to replace bundled ones of the same `kind` (see "
-        "docs/kinds.md). Applied after `kinds_config`.",
+        description="Workload kinds to add, or to replace bundled ones of the same `kind` (or, "
+        "without group, versions and plural, to amend them; see docs/kinds.md). Applied after "
+        "`kinds_config`.",
     )
     kinds_config: Path | None = Field(
         None,

@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
-"""Draw docs/graph-model.md's picture from the project's own output.
+"""Draw docs/graph-model.md's pictures from the project's own output.
 
-Renders one Deployment and its telemetry with the real Renderer and the bundled templates, reads the
-two documents back as RDF (offline, like the validator), and writes a Mermaid flowchart of their
-triples between the ``<!-- diagram:start -->`` and ``<!-- diagram:end -->`` markers. Each entity is
-one box listing its types and literal values; each link between entities is an arrow.
+The instance picture: renders one Deployment and its telemetry with the real Renderer and the
+bundled templates, reads the two documents back as RDF (offline, like the validator), and writes a
+Mermaid flowchart of their triples between the ``<!-- diagram:start -->`` and
+``<!-- diagram:end -->`` markers. Each entity is one box listing its types and literal values; each
+link between entities is an arrow.
 
-    python scripts/graph_model_diagram.py           # rewrite the diagram in docs/graph-model.md
-    python scripts/graph_model_diagram.py --check   # exit 1 if the doc's diagram is stale
+The class picture (``<!-- classes:start -->`` ... ``<!-- classes:end -->``): the class of every
+configured workload kind (the bundled kinds file), and the classes a workload links to, as the
+workload documents of every object under examples/ state them — a link's target is classed by
+its types in the same document, else by the property's rdfs:range in ontology/kgx.ttl.
+
+    python scripts/graph_model_diagram.py           # rewrite both pictures in docs/graph-model.md
+    python scripts/graph_model_diagram.py --check   # exit 1 if a picture in the doc is stale
     python scripts/graph_model_diagram.py --print   # print the Mermaid text only
 """
 
@@ -21,17 +27,28 @@ from pathlib import Path
 from typing import Any
 
 import rdflib
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF, RDFS, XSD
 
-from kg_exporter.render.renderer import Renderer
+from kg_exporter.manifests import Manifest, read_manifests
+from kg_exporter.render.batch import render_objects
+from kg_exporter.render.renderer import Renderer, Subgraph
 from kg_exporter.resources import context
 from kg_exporter.settings import Settings, load_settings
 from kg_exporter.validate import to_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "graph-model.md"
+EXAMPLES = ROOT / "examples"
+ONTOLOGY = ROOT / "ontology" / "kgx.ttl"
 START = "<!-- diagram:start -->"
 END = "<!-- diagram:end -->"
+CLASSES_START = "<!-- classes:start -->"
+CLASSES_END = "<!-- classes:end -->"
+K8S = rdflib.Namespace("https://glaciation-project.eu/MetadataReferenceModel/kubernetes#")
+GLC = rdflib.Namespace("https://glaciation-project.eu/MetadataReferenceModel#")
+KGX = rdflib.Namespace("https://w3id.org/kg-exporter/vocab#")
+#: Every workload node has these types besides its kind's class.
+WORKLOAD_TYPES = {K8S.Workload, GLC.AssignedTask}
 MAX_LITERAL = 44
 _BARE = {XSD.integer, XSD.double, XSD.decimal, XSD.boolean}
 
@@ -164,20 +181,95 @@ def diagram() -> str:
     return "\n".join(out) + "\n"
 
 
+def _workload_graphs(renderer: Renderer) -> list[rdflib.Graph]:
+    objects = [(m.obj, m.where) for m in read_manifests([EXAMPLES]) if isinstance(m, Manifest)]
+    rendered = render_objects(objects, renderer, include_glaciation_node=False)
+    return [
+        to_graph(s.document)
+        for s in rendered
+        if isinstance(s, Subgraph) and s.kind.value == "workload"
+    ]
+
+
+def _most_specific(types: set[rdflib.URIRef], ontology: rdflib.Graph) -> set[rdflib.URIRef]:
+    """``types`` without those another of them specialises (kgx:Data beside kgx:OciArtifact)."""
+    supers = {o for t in types for o in ontology.transitive_objects(t, RDFS.subClassOf) if o != t}
+    return types - supers
+
+
+def classes() -> str:
+    """The Mermaid flowchart of the workload classes and what a workload links to."""
+    settings = _settings()
+    names = _Names(settings)
+    renderer = Renderer(settings)
+    ontology = rdflib.Graph().parse(ONTOLOGY, format="turtle")
+    graphs = _workload_graphs(renderer)
+    kind_class: dict[rdflib.URIRef, rdflib.URIRef] = {}  # workload node -> its kind's class
+    for graph in graphs:
+        for node in graph.subjects(RDF.type, K8S.Workload):
+            if isinstance(node, rdflib.URIRef):
+                for t in set(graph.objects(node, RDF.type)) - WORKLOAD_TYPES:
+                    kind_class[node] = rdflib.URIRef(str(t))
+    links: dict[tuple[str, str], set[str]] = defaultdict(set)  # (source, target) -> predicates
+    targets: set[str] = set()
+    for graph in graphs:
+        for s, p, o in graph:
+            if not isinstance(s, rdflib.URIRef) or not isinstance(o, rdflib.URIRef):
+                continue
+            if s not in kind_class or p == RDF.type:
+                continue
+            if o in kind_class:  # a workload linking to another: by their own classes
+                links[(names.iri(str(kind_class[s])), names.iri(str(kind_class[o])))].add(
+                    names.iri(str(p))
+                )
+                continue
+            typed = {t for t in graph.objects(o, RDF.type) if isinstance(t, rdflib.URIRef)}
+            ranges = {r for r in ontology.objects(p, RDFS.range) if isinstance(r, rdflib.URIRef)}
+            for cls in sorted(_most_specific(typed, ontology) or ranges):
+                targets.add(names.iri(str(cls)))
+                links[("workloads", names.iri(str(cls)))].add(names.iri(str(p)))
+    data = {
+        names.iri(str(c))
+        for c in ontology.subjects(RDFS.subClassOf, KGX.Data)
+        if names.iri(str(c)) in targets
+    }
+    ids: dict[str, str] = {"workloads": "workloads", names.iri(str(KGX.Data)): "data"}
+
+    def box(curie: str, lines: list[str]) -> str:
+        ids.setdefault(curie, f"c{len(ids) - 2}")  # after the two groups
+        label = "<br/>".join([f"<b>{_escape(curie)}</b>"] + [_escape(line) for line in lines])
+        return f'{ids[curie]}["{label}"]'
+
+    by_class: dict[str, list[str]] = defaultdict(list)
+    for spec in renderer.kinds.specs():
+        by_class[spec.class_iri].append(f"{spec.kind} {spec.api_version}")
+    out = ["flowchart LR"]
+    out.append(
+        '  subgraph workloads["a workload: glc:AssignedTask, k8s:Workload and its kind class"]'
+    )
+    out += [f"    {box(c, kinds)}" for c, kinds in by_class.items()]
+    out.append("  end")
+    out.append('  subgraph data["kgx:Data"]')
+    out += [f"    {box(c, [])}" for c in sorted(data)]
+    out.append("  end")
+    out += [f"  {box(c, [])}" for c in sorted(targets - data) if c not in ids]
+    for (source, target), predicates in sorted(links.items()):
+        label = "<br/>".join(_escape(predicate) for predicate in sorted(predicates))
+        out.append(f'  {ids[source]} -->|"{label}"| {ids[target]}')
+    return "\n".join(out) + "\n"
+
+
 def _type_first(fact: str) -> tuple[int, str]:
     return (0 if fact.startswith("a ") else 1, fact)
 
 
-def _block(text: str) -> str:
-    return f"{START}\n```mermaid\n{text}```\n{END}"
-
-
-def updated(document: str, text: str) -> str:
-    """``document`` with the diagram between the markers replaced by ``text``."""
-    start, end = document.find(START), document.find(END)
+def updated(document: str, text: str, start_marker: str = START, end_marker: str = END) -> str:
+    """``document`` with the picture between the markers replaced by ``text``."""
+    start, end = document.find(start_marker), document.find(end_marker)
     if start < 0 or end < start:
-        raise SystemExit(f"{DOC}: markers {START} ... {END} not found")
-    return document[:start] + _block(text) + document[end + len(END) :]
+        raise SystemExit(f"{DOC}: markers {start_marker} ... {end_marker} not found")
+    block = f"{start_marker}\n```mermaid\n{text}```\n{end_marker}"
+    return document[:start] + block + document[end + len(end_marker) :]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,16 +279,16 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--print", action="store_true", help="print the Mermaid text only")
     parser.add_argument("--doc", type=Path, default=DOC, help="document to update")
     args = parser.parse_args(argv)
-    text = diagram()
+    text, classes_text = diagram(), classes()
     if args.print:
-        sys.stdout.write(text)
+        sys.stdout.write(text + "\n" + classes_text)
         return 0
     current = args.doc.read_text(encoding="utf-8")
-    fresh = updated(current, text)
+    fresh = updated(updated(current, text), classes_text, CLASSES_START, CLASSES_END)
     if args.check:
         if fresh != current:
             print(
-                f"{args.doc}: the diagram is stale; run: python scripts/graph_model_diagram.py",
+                f"{args.doc}: a diagram is stale; run: python scripts/graph_model_diagram.py",
                 file=sys.stderr,
             )
             return 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -94,7 +95,8 @@ def profile_for(
     settings: Settings, daemon: Daemon, api: ApiClient, registry: CollectorRegistry
 ) -> GlaciationProfile:
     """The ``glaciation`` profile. Alone (``glaciation.subgraphs: false``) readiness follows its
-    snapshot writes, as it follows the sink's writes otherwise."""
+    snapshot writes, as it follows the sink's writes otherwise. Beside the design's daemon it is
+    fed by the daemon's watches of the kinds both need (one list+watch per kind)."""
     alone = not settings.glaciation.subgraphs
     health = daemon.health
 
@@ -107,12 +109,33 @@ def profile_for(
         else:
             health.sink_failed(str(error))
 
-    return GlaciationProfile(settings, api=api, registry=registry, on_result=on_result)
+    return GlaciationProfile(
+        settings,
+        api=api,
+        registry=registry,
+        on_result=on_result,
+        subscribe=None if alone else daemon.shared.subscribe,
+    )
 
 
 async def run_with_profile(profile: GlaciationProfile, daemon: Daemon, stop: asyncio.Event) -> int:
-    """The profile beside the design's daemon, or alone; the worse of their exit codes."""
+    """The profile beside the design's daemon, or alone; the worse of their exit codes. Beside
+    it, the first to end stops the other: the profile is fed by the daemon's watches, so without
+    them its snapshots would go stale while it looked alive (the exit code then says why)."""
     if not profile.settings.subgraphs:
         return await profile.run(stop)
-    codes = await asyncio.gather(daemon.run(stop), profile.run(stop))
+    either = asyncio.Event()
+
+    async def until_either(run: Callable[[asyncio.Event], Awaitable[int]]) -> int:
+        try:
+            return await run(either)
+        finally:
+            either.set()
+
+    forward = asyncio.create_task(stop.wait())
+    forward.add_done_callback(lambda _: either.set())
+    try:
+        codes = await asyncio.gather(until_either(daemon.run), until_either(profile.run))
+    finally:
+        forward.cancel()
     return max(codes)

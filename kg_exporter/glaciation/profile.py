@@ -1,9 +1,13 @@
 """The ``glaciation`` profile wired together: its watches, inventory, sampler, renderer, writer and
 loop, run beside the design's daemon (or alone) until stopped.
 
-Its watches are its own (Nodes, Pods, the workload kinds): the design's keep only what start/stop
-needs, and the snapshot needs pods, ReplicaSets and amounts. The design's start/stop handling,
-queue and sink are untouched by it.
+It needs Nodes, Pods and the workload kinds, whole objects (the design's state keeps only what
+start/stop needs; the snapshot needs pods, ReplicaSets and amounts). Beside the design's daemon it
+*subscribes* its inventory to the daemon's watches of the targets both need (``subscribe``, see
+:mod:`kg_exporter.runtime.shared`): one list+watch per kind, not one per output. It watches the
+rest itself (Pods, ReplicaSets, a kind the design is not configured for, every workload kind when
+the design's watches carry a label selector), and everything when it runs alone. The design's
+start/stop handling, queue and sink are untouched by it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from kg_exporter.settings import Settings, SinkSettings
 from kg_exporter.sink.glaciation_api import open_glaciation_api
 from kg_exporter.watch import Target, Watcher
 from kg_exporter.watch.stream import list_page
+from kg_exporter.watch.targets import Handler
 
 log = logging.getLogger("kg_exporter.glaciation")
 
@@ -71,7 +76,10 @@ class GlaciationProfile:
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
         on_result: Callable[[KgExporterError | None], None] = lambda error: None,
+        subscribe: Callable[[Target, Handler], bool] | None = None,
     ) -> None:
+        """``subscribe(target, handler)``: have the daemon's watch of ``target`` feed ``handler``
+        too, False when it has none (``Daemon.shared.subscribe``); None: every watch is ours."""
         profile: GlaciationSettings = settings.glaciation
         self.settings = profile
         self._api = api
@@ -115,6 +123,10 @@ class GlaciationProfile:
         backoff = RetryBackoff(
             options.watch_backoff_initial_seconds, options.watch_backoff_max_seconds, rng
         )
+        #: Targets the daemon's watches feed the inventory; the rest are watched here.
+        self.shared = [
+            t for t in self.targets if subscribe is not None and subscribe(t, self.inventory)
+        ]
         self.watchers = [
             Watcher(
                 api,
@@ -126,6 +138,7 @@ class GlaciationProfile:
                 rng=rng,
             )
             for target in self.targets
+            if target not in self.shared
         ]
 
     def _end_time(self) -> str:
@@ -136,10 +149,14 @@ class GlaciationProfile:
 
     async def run(self, stop: asyncio.Event) -> int:
         """Watch and snapshot until ``stop`` is set; 1 when a watch loop died (a bug), else 0."""
+        own = ", ".join(str(w.target) for w in self.watchers) or "nothing itself"
+        shared = ", ".join(map(str, self.shared))
         log.info(
-            "glaciation profile: snapshots to %s every %.0f s",
+            "glaciation profile: snapshots to %s every %.0f s; watching %s%s",
             self.settings.url,
             self.settings.interval_seconds,
+            own,
+            f"; from the daemon's watches: {shared}" if shared else "",
         )
         self.inventory.state.cluster_name = self.settings.cluster_name or await self._cluster_name()
         watches = {

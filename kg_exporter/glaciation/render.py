@@ -21,7 +21,7 @@ import jinja2
 from kg_exporter import resources
 from kg_exporter.errors import RenderError
 from kg_exporter.glaciation.config import GlaciationSettings
-from kg_exporter.render.environment import RawJSON, make_environment
+from kg_exporter.render.environment import RawJSON, load_template, make_environment
 
 FRAGMENTS = ("node", "pod", "task", "cluster", "termination", "measurements")
 
@@ -37,7 +37,7 @@ class SnapshotRenderer:
         }
         try:
             self._templates = {
-                name: env.get_template(f"glaciation/{name}.json.j2")
+                name: load_template(env, f"glaciation/{name}.json.j2")
                 for name in (*FRAGMENTS, "snapshot")
             }
         except jinja2.TemplateError as exc:

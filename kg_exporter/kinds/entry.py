@@ -56,7 +56,20 @@ class PodRules(_Entry):
     name_suffix: str | None = Field(
         None,
         description="RE2 matching its pod names after its own (escaped) name; `{groups}` stands "
-        "for the escaped template groups as an alternation.",
+        "for the escaped template groups as an alternation, `{random}` for the 5 characters "
+        "Kubernetes appends to a generated name, `{hash}` for a pod-template-hash and `{index}` "
+        "for an ordinal or index.",
+    )
+    labels: str | None = Field(
+        None,
+        description="CEL: a map of pod labels every pod of the workload carries (e.g. "
+        "object.spec.selector.matchLabels), read only when `select_by` is `labels`.",
+    )
+    select_by: Literal["name", "labels"] = Field(
+        "name",
+        description="`labels`: PromQL selects its pods by the `labels` map, joined with "
+        "kube-state-metrics' kube_pod_labels (cAdvisor series carry no pod labels); `name` "
+        "(default): by the pod-name pattern.",
     )
 
 
@@ -83,23 +96,49 @@ class ChildRule(_Entry):
         description="The workload runs while any such child runs, and stops when all have "
         "stopped (failed if any failed); its own rules apply until a child is seen.",
     )
+    times: bool = Field(
+        False,
+        description="The workload started when the first such child started (as the child's own "
+        "rules state it), unless its own rules state a start; stopped without an end of its own, "
+        "it ended when the last of them did, once all have ended.",
+    )
     pods: bool = Field(
         False, description="Their containers, pods and data are this workload's too."
     )
     export: bool = Field(
         False, description="Export them as workloads of their own, part of this one."
     )
+    declared: str | None = Field(
+        None,
+        description="CEL: the specs of the children of this kind the workload's controller "
+        "creates from it, in order. Each is read with the child kind's own entry, as an object "
+        "named `name` with that spec, so their containers, claims, data annotations and pod "
+        "names are the workload's (with `pods: true`) before the children exist; a child that "
+        "exists replaces the declared one of its name.",
+    )
+    name: str = Field(
+        "{name}-{index}",
+        description="The name of the declared child at position {index} (from 0) of a workload "
+        "named {name}.",
+    )
 
 
 class KindEntry(_Entry):
+    """A kind. Without ``group``, ``versions`` and ``plural`` it amends the entry of that kind
+    configured before it (bundled, or in the kinds file): each section it gives replaces the fields
+    of that section it sets, each other field it sets replaces that field (see
+    :func:`amend`)."""
+
     kind: str = Field(pattern=_KIND, description="The Kubernetes kind, e.g. RayJob.")
-    group: str = Field(
-        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$", description="API group; '' for core."
+    group: str | None = Field(
+        None,
+        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$",
+        description="API group; '' for core.",
     )
-    versions: tuple[str, ...] = Field(
-        min_length=1, description="Served versions to try, preferred first."
+    versions: tuple[str, ...] | None = Field(
+        None, min_length=1, description="Served versions to try, preferred first."
     )
-    plural: str = Field(pattern=_NAME, description="The resource name, e.g. rayjobs.")
+    plural: str | None = Field(None, pattern=_NAME, description="The resource name, e.g. rayjobs.")
     namespaced: bool = Field(True, description="False for cluster-scoped kinds.")
     class_: str = Field(
         "k8s:Workload",
@@ -111,3 +150,28 @@ class KindEntry(_Entry):
     pods: PodRules = Field(default_factory=PodRules)
     data: DataRules = Field(default_factory=DataRules)
     children: tuple[ChildRule, ...] = ()
+
+    @property
+    def amends(self) -> bool:
+        """Whether it amends a configured kind rather than defining one."""
+        return self.group is None and self.versions is None and self.plural is None
+
+
+#: What a kind needs beyond amending: the fields that say where the API serves it.
+WHERE_SERVED = ("group", "versions", "plural")
+
+
+def amend(base: KindEntry, patch: KindEntry) -> KindEntry:
+    """``base`` with what ``patch`` sets: a section's fields one by one (``pods: {select_by:
+    labels}`` keeps the rest of ``pods``), any other field whole (``children``, ``class``)."""
+    update: dict[str, object] = {}
+    for name in patch.model_fields_set - {"kind"}:
+        value = getattr(patch, name)
+        if isinstance(value, _Entry):
+            section = getattr(base, name)
+            update[name] = section.model_copy(
+                update={f: getattr(value, f) for f in value.model_fields_set}
+            )
+        else:
+            update[name] = value
+    return base.model_copy(update=update)

@@ -23,6 +23,7 @@ from kg_exporter.kinds.cel import EvaluationError, context_for, prune
 from kg_exporter.kinds.data import data_of
 from kg_exporter.kinds.registry import KindRegistry
 from kg_exporter.kinds.spec import GROUPS, KindSpec
+from kg_exporter.render.podlabels import colliding_keys
 from kg_exporter.render.promql import escape_regex
 from kg_exporter.state.lifecycle import Observation, Outcome, Phase
 
@@ -40,6 +41,8 @@ EXCLUDED_ANNOTATIONS = frozenset(
 MAX_CLAIM_ORDINALS = 1000
 #: Items of any list read from an object beyond which the rest are ignored (hostile objects).
 MAX_ITEMS = 1000
+#: Children declared per workload beyond which the rest are ignored (hostile objects).
+MAX_DECLARED = 256
 #: Lifecycle results remembered per kind (a few hundred bytes each).
 MAX_REMEMBERED = 4096
 
@@ -153,20 +156,32 @@ def _first_time(value: Any, depth: int = 0) -> str | None:
     return o.timestamp(value)
 
 
-def _observation(said: list[Any], created: str | None) -> Observation:
+def _stopped(spec: KindSpec, outcome: Any, started: Any, ended: Any) -> Observation:
+    start = _first_time(started)
+    return Observation(
+        Phase.STOPPED,
+        started_at=start,
+        ended_at=_first_time(ended),
+        outcome=Outcome(outcome) if outcome in ("succeeded", "failed") else None,
+        start_known=start is not None and not spec.clock_timed,
+    )
+
+
+def _running(spec: KindSpec, started: Any, created: str | None) -> Observation:
+    # The creation time is a guess, and so is the started_at rule of a kind timed by the clock.
+    start = _first_time(started)
+    known = start is not None and not spec.clock_timed
+    return Observation(Phase.RUNNING, started_at=start or created, start_known=known)
+
+
+def _observation(spec: KindSpec, said: list[Any], created: str | None) -> Observation:
     state = said[0]
     if state == 2:
-        outcome = said[1]
-        return Observation(
-            Phase.STOPPED,
-            started_at=_first_time(said[2]),
-            ended_at=_first_time(said[3]),
-            outcome=Outcome(outcome) if outcome in ("succeeded", "failed") else None,
-        )
+        return _stopped(spec, said[1], said[2], said[3])
     if state == 1:
         return Observation(Phase.STOPPED)
     if state == 3:
-        return Observation(Phase.RUNNING, started_at=_first_time(said[1]) or created)
+        return _running(spec, said[1], created)
     return Observation(Phase.PENDING)
 
 
@@ -193,22 +208,20 @@ def _observe(ev: _Evaluator, created: str | None) -> Observation:
     if said is not None:
         outcome = said[1] if said[0] == 2 else None
         if outcome is None or outcome in ("succeeded", "failed"):
-            return _observation(said, created)
+            return _observation(ev.spec, said, created)
     # The rules one by one say which failed and how.
     try:
         if ev.flag("lifecycle.stopped"):
-            outcome = ev.value("lifecycle.outcome")
-            return Observation(
-                Phase.STOPPED,
-                started_at=_first_time(ev.value("lifecycle.started_at")),
-                ended_at=_first_time(ev.value("lifecycle.ended_at")),
-                outcome=Outcome(outcome) if outcome in ("succeeded", "failed") else None,
+            return _stopped(
+                ev.spec,
+                ev.value("lifecycle.outcome"),
+                ev.value("lifecycle.started_at"),
+                ev.value("lifecycle.ended_at"),
             )
         if ev.flag("lifecycle.suspended"):
             return Observation(Phase.STOPPED)
         if ev.flag("lifecycle.running"):
-            started = _first_time(ev.value("lifecycle.started_at"))
-            return Observation(Phase.RUNNING, started_at=started or created)
+            return _running(ev.spec, ev.value("lifecycle.started_at"), created)
     except EvaluationError:
         return Observation(Phase.PENDING)
     return Observation(Phase.PENDING)
@@ -276,14 +289,78 @@ def pod_regex(name: str, suffix: str, groups: list[str]) -> str:
     return escape_regex(name) + suffix
 
 
+def _pod_labels(ev: _Evaluator) -> list[list[str]] | None:
+    """The ``pods.labels`` map as sorted [key, value] pairs; None when the pods go by name: the kind
+    does not select by labels, or the map is absent, empty or unusable (then by name, logged)."""
+    if not ev.spec.select_by_labels:
+        return None
+    value = ev.value("pods.labels")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        ev.problems.append(f"pods.labels: gave {type(value).__name__}, not a map; pods by name")
+        return None
+    pairs = sorted(
+        [k, v] for k, v in list(value.items())[:MAX_ITEMS] if isinstance(k, str) and k
+        and isinstance(v, str)
+    )  # fmt: skip
+    if len(pairs) != len(value):
+        ev.problems.append("pods.labels: keys and values must be non-empty strings; pods by name")
+        return None
+    same = colliding_keys(k for k, _ in pairs)
+    if same:
+        ev.problems.append(
+            f"pods.labels: {', '.join(same)} are one label name in kube-state-metrics; pods by name"
+        )
+        return None
+    return pairs or None
+
+
 def extract(obj: Mapping[str, Any], kinds: KindRegistry) -> Extract:
     """Evaluate ``obj``'s kind entry on it; :class:`RenderError` if it is not a workload."""
     key = object_key(obj, kinds)
-    spec = kinds[key.kind]
-    meta = o.metadata(obj)
-    ev = _Evaluator(spec, obj)
-    created = o.timestamp(meta.get("creationTimestamp"))
+    ev = _Evaluator(kinds[key.kind], obj)
+    created = o.timestamp(o.metadata(obj).get("creationTimestamp"))
     observation = _observe(ev, created)
+    facts = _project(obj, key, ev, created)
+    declared = _declared(ev, key, kinds)
+    if declared:
+        facts["declared"] = declared
+    owner = controlling_owner(obj, kinds, key.namespace)
+    if owner is not None:
+        facts["owner"] = [owner.kind, owner.name]
+    return Extract(key, facts["uid"], owner, observation, facts, tuple(ev.problems))
+
+
+def _declared(ev: _Evaluator, key: ObjectKey, kinds: KindRegistry) -> list[dict[str, Any]]:
+    """The projections of the children the object's spec declares (an Ensemble's member
+    MiniClusters), each read with its kind's entry as the object its controller will create:
+    named by the entry's ``name``, with that spec. Their own declared children are not read."""
+    out: list[dict[str, Any]] = []
+    for kind, rule, pattern in ev.spec.declared:
+        spec = kinds.get(kind)
+        if spec is None:
+            continue
+        for index, raw in enumerate(o.sequence(ev.value(rule))[:MAX_DECLARED]):
+            name = pattern.format(name=key.name, index=index)
+            meta: dict[str, Any] = {"name": name}
+            if key.namespace is not None:
+                meta["namespace"] = key.namespace
+            child = {"apiVersion": spec.api_version, "kind": kind, "metadata": meta,
+                     "spec": o.mapping(raw)}  # fmt: skip
+            child_key = ObjectKey(kind, key.namespace if spec.namespaced else None, name)
+            child_ev = _Evaluator(spec, child)
+            out.append(_project(child, child_key, child_ev, None))
+            ev.problems.extend(f"{rule}[{index}] ({kind}) {p}" for p in child_ev.problems)
+    return out
+
+
+def _project(
+    obj: Mapping[str, Any], key: ObjectKey, ev: _Evaluator, created: str | None
+) -> dict[str, Any]:
+    """The projection: the allow-list of what templates may see of ``obj``."""
+    spec = ev.spec
+    meta = o.metadata(obj)
     containers: list[dict[str, Any]] = []
     annotation_maps = [o.string_map(meta.get("annotations"))]
     claims: set[str] = set()
@@ -334,7 +411,7 @@ def extract(obj: Mapping[str, Any], kinds: KindRegistry) -> Extract:
         "produces": produces,
         "pods": pod_regex(key.name, spec.pod_suffix, groups),
     }
-    owner = controlling_owner(obj, kinds, key.namespace)
-    if owner is not None:
-        facts["owner"] = [owner.kind, owner.name]
-    return Extract(key, facts["uid"], owner, observation, facts, tuple(ev.problems))
+    pod_labels = _pod_labels(ev)
+    if pod_labels is not None:
+        facts["pod_labels"] = pod_labels
+    return facts

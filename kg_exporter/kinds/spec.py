@@ -17,11 +17,12 @@ from kg_exporter.kinds.cel import (
     needs_of,
 )
 from kg_exporter.kinds.entry import ChildRule, KindEntry
+from kg_exporter.kinds.podnames import expand
 
 #: The fields of an entry that hold CEL, by section.
 RULE_FIELDS = {
     "lifecycle": ("stopped", "outcome", "suspended", "running", "started_at", "ended_at"),
-    "pods": ("templates", "containers"),
+    "pods": ("templates", "containers", "labels"),
     "data": ("claims", "annotations"),
 }
 #: A pod-name suffix when the entry gives none: anything after the name and a dash.
@@ -54,9 +55,14 @@ class KindSpec:
     rules: Mapping[str, Expression]
     #: What of an object the CEL-evaluated expressions may read (see kinds/cel.py).
     needs: Needs | str
+    #: ``pods.name_suffix`` with its placeholders expanded (``{groups}`` is left for extract.py).
     pod_suffix: str
     clock_timed: bool
     children: Mapping[str, ChildRule] = field(default_factory=dict)
+    #: Whether its pods are selected by the labels ``pods.labels`` gives (``select_by: labels``).
+    select_by_labels: bool = False
+    #: Children declared in the object's spec: (child kind, key of its rule in ``rules``, name).
+    declared: tuple[tuple[str, str, str], ...] = ()
     #: All lifecycle rules as one program (see :func:`lifecycle_program`); None without rules.
     lifecycle: Expression | None = None
     #: What the lifecycle program said, by its exact input (see extract.py); bounded.
@@ -109,6 +115,9 @@ def lifecycle_program(rules: Mapping[str, Expression]) -> Expression | None:
 
 def compile_entry(entry: KindEntry) -> KindSpec:
     """Compile ``entry``; :class:`KindError` names the field at fault."""
+    if entry.group is None or entry.versions is None or entry.plural is None:
+        # The registry merges an amending entry into the one it amends before compiling it.
+        raise KindError(entry.kind, "group", "required (with versions and plural)")
     rules: dict[str, Expression] = {}
     for section, names in RULE_FIELDS.items():
         values: Any = getattr(entry, section)
@@ -120,15 +129,31 @@ def compile_entry(entry: KindEntry) -> KindSpec:
                 rules[f"{section}.{name}"] = compile_expression(source)
             except ExpressionError as exc:
                 raise KindError(entry.kind, f"{section}.{name}", str(exc)) from None
-    suffix = entry.pods.name_suffix if entry.pods.name_suffix is not None else DEFAULT_SUFFIX
+    suffix = expand(entry.pods.name_suffix if entry.pods.name_suffix is not None else DEFAULT_SUFFIX)
     problem = regex_problem(suffix.replace(GROUPS, "(?:a|b)"))
     if problem is not None:
         raise KindError(entry.kind, "pods.name_suffix", problem)
+    by_labels = entry.pods.select_by == "labels"
+    if by_labels and "pods.labels" not in rules:
+        raise KindError(
+            entry.kind,
+            "pods.select_by",
+            "selecting pods by labels needs pods.labels (CEL giving the map of labels the "
+            "workload's pods carry, e.g. object.spec.selector.matchLabels)",
+        )
+    if not by_labels:
+        # Compiled (so a mistake is reported) but never evaluated: the pods go by name.
+        rules.pop("pods.labels", None)
     children: dict[str, ChildRule] = {}
+    declared: list[tuple[str, str, str]] = []
     for i, child in enumerate(entry.children):
         if child.kind in children:
             raise KindError(entry.kind, f"children[{i}]", f"{child.kind} is listed twice")
         children[child.kind] = child
+        if child.declared is not None:
+            key = f"children[{i}].declared"
+            rules[key] = _declared_rule(entry.kind, key, child)
+            declared.append((child.kind, key, child.name))
     return KindSpec(
         kind=entry.kind,
         group=entry.group,
@@ -140,6 +165,26 @@ def compile_entry(entry: KindEntry) -> KindSpec:
         needs=needs_of(e.source for e in rules.values()),
         pod_suffix=suffix,
         clock_timed=entry.lifecycle.times == "observed",
+        select_by_labels=by_labels,
         children=children,
+        declared=tuple(declared),
         lifecycle=lifecycle_program(rules),
     )
+
+
+def _declared_rule(kind: str, key: str, child: ChildRule) -> Expression:
+    """A ``children[i].declared`` expression, checked with the ``name`` it goes with."""
+    field_name = key.rsplit(".", 1)[0]
+    if not child.pods:
+        raise KindError(kind, key, "needs pods: true (declared children give their pods)")
+    try:
+        named = child.name.format(name="a", index=0)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise KindError(kind, f"{field_name}.name", f"only {{name}} and {{index}}: {exc}") from None
+    if named == child.name.format(name="a", index=1):
+        raise KindError(kind, f"{field_name}.name", "must hold {index}: children need names")
+    assert child.declared is not None
+    try:
+        return compile_expression(child.declared)
+    except ExpressionError as exc:
+        raise KindError(kind, key, str(exc)) from None

@@ -42,6 +42,9 @@ class MetricsDataset:
     metrics: tuple[Metric, ...]
     #: Grafana dashboard URLs (``kgx:hasDashboard`` / ``dcat:landingPage``), sorted.
     dashboards: tuple[str, ...]
+    #: ``kgx:podSelection`` of a workload's dataset: ``pod-name`` (its queries match pod names)
+    #: or ``pod-labels`` (they join kube-state-metrics' kube_pod_labels); None when not stated.
+    pod_selection: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ class LogsDataset:
     #: ``kgx:logql``: a stream selector such as ``{namespace="shop",pod=~"web-..."}``.
     logql: str
     dashboards: tuple[str, ...]
+    #: ``kgx:podSelection``: how the selector picks the workload's pods (``pod-name``), if stated.
+    pod_selection: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,13 @@ def _metrics_dataset(graph: rdflib.Graph, dataset: Node) -> MetricsDataset:
     url = _source_url(graph, dataset, v.PROMETHEUS_SERVICE, "prometheus")
     metrics = [_metric(graph, node, url) for node in _sorted(graph.objects(dataset, v.HAS_METRIC))]
     metrics.sort(key=lambda m: m.name)
-    return MetricsDataset(_id(dataset), url, tuple(metrics), _dashboards(graph, dataset))
+    return MetricsDataset(
+        _id(dataset),
+        url,
+        tuple(metrics),
+        _dashboards(graph, dataset),
+        _text(graph, dataset, v.POD_SELECTION),
+    )
 
 
 def _logs_dataset(graph: rdflib.Graph, dataset: Node) -> LogsDataset:
@@ -95,7 +101,9 @@ def _logs_dataset(graph: rdflib.Graph, dataset: Node) -> LogsDataset:
     logql = _text(graph, dataset, v.LOGQL)
     if logql is None:
         raise TelemetryParseError(f"logs dataset {_id(dataset)} has no LogQL selector (kgx:logql)")
-    return LogsDataset(_id(dataset), url, logql, _dashboards(graph, dataset))
+    return LogsDataset(
+        _id(dataset), url, logql, _dashboards(graph, dataset), _text(graph, dataset, v.POD_SELECTION)
+    )
 
 
 def _metric(graph: rdflib.Graph, node: Node, prometheus_url: str) -> Metric:

@@ -31,6 +31,7 @@ PROMQL = KGX.promql
 UNIT = QUDT.unit
 UNIT_LABEL = KGX.unitLabel
 LOGQL = KGX.logql
+POD_SELECTION = KGX.podSelection
 
 HAS_DASHBOARD = KGX.hasDashboard
 LANDING_PAGE = DCAT.landingPage

@@ -2,8 +2,8 @@
 
 Objects are rendered as they come, except where owners and children meet (see
 :mod:`~kg_exporter.state.family`): a child folded into its owner (a JobSet's Jobs) is not exported,
-and a workload whose lifecycle or pods are its children's (a MetricSet, an Ensemble) is rendered
-once every object has been read. Only those are held, as compact projections.
+and a workload whose lifecycle, times or pods are its children's (a MetricSet, an Ensemble, a
+JobSet) is rendered once every object has been read. Only those are held, as compact projections.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def render_objects(
                 extracted = extract(obj, kinds)
                 spec = kinds[extracted.key.kind]
                 folded = family.is_folded(extracted.key, extracted.owner)
-                if folded or any(r.lifecycle or r.pods for r in spec.children.values()):
+                if folded or any(r.lifecycle or r.pods or r.times for r in spec.children.values()):
                     held[extracted.key] = (extracted, where)
                     family.link(extracted.key, None, extracted.owner)
                     continue

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.runtime import LoopContext
+from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
 from kg_exporter.identity import Iris
 from kg_exporter.render import promql
+from kg_exporter.render.podlabels import pod_label_join
 
 
 class RawJSON(str):
@@ -60,7 +61,28 @@ def _finalize(value: Any) -> str:
 class _Environment(SandboxedEnvironment):
     """Looks up ``a.b`` on plain dicts as an item first: facts are dicts, and the default order
     (attribute, then item) costs an AttributeError per lookup. Anything else goes through the
-    sandbox's checks."""
+    sandbox's checks. The exporter's own helper functions (:meth:`trust`) are called directly."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        # By id, with the object kept so the id cannot be reused while trusted.
+        self._trusted: dict[int, Callable[..., Any]] = {}
+
+    def trust(self, functions: dict[str, Any]) -> None:
+        """Add ``functions`` to the globals; those callable are called without the sandbox's
+        per-call checks and context handling (about 10 calls per workload render): they are the
+        exporter's own, take no context, and are safe by construction."""
+        self.globals.update(functions)
+        self._trusted.update({id(f): f for f in functions.values() if callable(f)})
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        # Positional-only: a template's keyword arguments may be named ``context`` or ``obj``.
+        trusted = self._trusted.get(id(obj))
+        if trusted is not None and trusted is obj:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            return trusted(*args, **kwargs)
+        return SandboxedEnvironment.call(self, context, obj, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         kind = type(obj)
@@ -89,6 +111,8 @@ def _loader(user_dir: Path | None, bundled_dir: Path) -> jinja2.BaseLoader:
 def make_environment(
     bundled_dir: Path, user_dir: Path | None = None, globals_: dict[str, Any] | None = None
 ) -> SandboxedEnvironment:
+    """The environment; ``globals_`` are the exporter's own values for every template (its
+    callables are trusted like the helpers here: never pass anything a user supplied)."""
     env = _Environment(
         loader=_loader(user_dir, bundled_dir),
         undefined=jinja2.StrictUndefined,
@@ -99,11 +123,24 @@ def make_environment(
         keep_trailing_newline=False,
         auto_reload=False,
     )
-    env.globals.update(
-        promql_selector=promql.selector,
-        promql_string=promql.quote_string,
-        regex_escape=promql.escape_regex,
-        child_iri=Iris.child,
+    env.trust(
+        {
+            "promql_selector": promql.selector,
+            "promql_string": promql.quote_string,
+            "regex_escape": promql.escape_regex,
+            "pod_label_join": pod_label_join,
+            "child_iri": Iris.child,
+            **(globals_ or {}),
+        }
     )
-    env.globals.update(globals_ or {})
     return env
+
+
+def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
+    """``env``'s template ``name``, ready to render many times; raises jinja2.TemplateError."""
+    template = env.get_template(name)
+    # Its globals are a ChainMap over the environment's, which every render copies into a new
+    # dict one Python-level lookup per name (ChainMap is written in Python). Neither changes once
+    # the templates are loaded, so a plain dict gives the same context for less (bench/render.py).
+    template.globals = dict(template.globals)
+    return template

@@ -8,7 +8,7 @@ the whole manifest, env values included) are never copied in.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kg_exporter import objects as o
@@ -41,11 +41,20 @@ class Lifecycle:
     started_at: str | None = None
     ended_at: str | None = None
     outcome: Outcome | None = None
+    #: The start is one an object stated (see :class:`Observation`), not the daemon's guess; not
+    #: part of what the graph holds, so not compared.
+    start_known: bool = field(default=False, compare=False)
+    #: Running again after a stop that ended then: a start stated before it is the last run's.
+    resumed_after: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_observation(cls, observation: Observation) -> Lifecycle:
         return cls(
-            observation.phase, observation.started_at, observation.ended_at, observation.outcome
+            observation.phase,
+            observation.started_at,
+            observation.ended_at,
+            observation.outcome,
+            observation.start_known,
         )
 
 
@@ -109,6 +118,21 @@ def _claims(projection: Mapping[str, Any]) -> set[str]:
     return names
 
 
+def _pod_children(
+    projection: Mapping[str, Any], inherited: Sequence[Mapping[str, Any]]
+) -> Sequence[Mapping[str, Any]]:
+    """The children whose pods are the workload's: those its spec declares (an Ensemble's
+    members), in their order, each replaced by the child itself once that exists — the same
+    facts when the controller made it as declared, so the document does not change when it
+    appears — then the other children that exist."""
+    declared = projection.get("declared")
+    if not declared:
+        return inherited
+    real = {(c["kind"], c["name"]): c for c in inherited}
+    out = [real.pop((d["kind"], d["name"]), d) for d in declared]
+    return out + [c for c in inherited if (c["kind"], c["name"]) in real]
+
+
 def workload_facts(
     projection: Mapping[str, Any],
     iris: Iris,
@@ -120,7 +144,8 @@ def workload_facts(
 ) -> dict[str, Any]:
     """The ``workload`` variable of the workload and workload-telemetry templates, from a
     projection (:func:`kg_exporter.kinds.extract`) and those of the children whose pods are its
-    own (``inherited``; their containers are told apart by the child's name)."""
+    own (``inherited``, and those its spec declares; their containers are told apart by the
+    child's name)."""
     key = ObjectKey(projection["kind"], projection["namespace"], projection["name"])
     iri = iris.workload(key)
     namespace = key.namespace or "default"
@@ -129,14 +154,21 @@ def workload_facts(
     claims = _claims(projection)
     uses, produces = set(projection["uses"]), set(projection["produces"])
     pods = [projection["pods"]]
+    own_labels = projection.get("pod_labels")
+    # A workload selected by labels states the labels all its pods carry, its children's too;
+    # otherwise each part (its own pods, each child's whose pods are its own) goes its kind's way.
+    parts = [{"labels": own_labels} if own_labels else {"regex": projection["pods"]}]
     node = projection["node"]
-    for child in inherited:
+    for child in _pod_children(projection, inherited):
         prefix = None if child["name"] == key.name else child["name"]
         containers += _containers(iri, child["containers"], prefix)
         claims |= _claims(child)
         uses.update(child["uses"])
         produces.update(child["produces"])
         pods.append(child["pods"])
+        if not own_labels:
+            labels_of = child.get("pod_labels")
+            parts.append({"labels": labels_of} if labels_of else {"regex": child["pods"]})
         node = node or child["node"]
     gpus = any(
         r["resource"] in GPU_RESOURCES and (r["amount"] or 0) > 0
@@ -168,6 +200,10 @@ def workload_facts(
         "artifacts": artifacts,
         "part_of": [part_of] if part_of else [],
         "pod_regex": unique_pods[0] if len(unique_pods) == 1 else "(?:" + "|".join(unique_pods) + ")",
+        # "labels" when any part goes by labels: the metrics then join kube_pod_labels
+        # (render/podlabels.py); logs always go by pod name (docs/kinds.md).
+        "pod_selection": "labels" if any("labels" in p for p in parts) else "name",
+        "pod_parts": parts,
         "status": {
             "iri": Iris.child(iri, "status"),
             "phase": lifecycle.phase.value,

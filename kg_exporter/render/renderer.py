@@ -29,7 +29,7 @@ from kg_exporter.identity import (
     workload_subgraph_id,
 )
 from kg_exporter.kinds import NODE_KIND, KindRegistry, extract, registry_for
-from kg_exporter.render.environment import RawJSON, make_environment
+from kg_exporter.render.environment import RawJSON, load_template, make_environment
 from kg_exporter.render.facts import Lifecycle, node_facts, workload_facts
 from kg_exporter.render.promql import escape_regex
 from kg_exporter.settings import Settings
@@ -84,7 +84,7 @@ class Renderer:
         env = make_environment(resources.templates_dir(), settings.template_dir, self._common)
         try:
             self._templates = {
-                kind: env.get_template(kind.value + TEMPLATE_SUFFIX) for kind in SubgraphKind
+                kind: load_template(env, kind.value + TEMPLATE_SUFFIX) for kind in SubgraphKind
             }
         except jinja2.TemplateError as exc:
             raise RenderError(f"cannot load template: {_describe_template_error(exc)}") from exc

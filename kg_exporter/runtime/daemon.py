@@ -32,6 +32,7 @@ from kg_exporter.runtime.health import Health, probe_sink
 from kg_exporter.runtime.keys import WorkKey, glaciation_key
 from kg_exporter.runtime.reconcile import reconcile
 from kg_exporter.runtime.server import HealthServer, create_app
+from kg_exporter.runtime.shared import SharedWatches
 from kg_exporter.runtime.watches import KindWatches
 from kg_exporter.runtime.writer import Writer
 from kg_exporter.settings import Settings
@@ -85,6 +86,9 @@ class Daemon:
             self.targets,
             glaciation=glaciation_key(settings.glaciation_node_id),
         )
+        #: The watches' handler: the dispatcher, then whoever subscribed to a target (the
+        #: ``glaciation`` profile), so a kind both need is watched once.
+        self.shared = SharedWatches(self.dispatcher, self.targets)
         self.writer = Writer(
             renderer,
             sink,
@@ -118,7 +122,7 @@ class Daemon:
             return Watcher(
                 api,
                 target,
-                self.dispatcher,
+                self.shared,
                 backoff=watch_backoff.delay,
                 page_size=options.list_page_size,
                 timeout_seconds=options.watch_timeout_seconds,

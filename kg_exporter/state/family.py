@@ -2,8 +2,9 @@
 
 An object whose controlling owner is of a configured kind is that owner's child. By default it is
 folded in (not exported); the owner's kind entry may take its lifecycle from such children, its
-pods from them, or export them as workloads of their own (part of the owner). The index answers
-from the daemon's own records — no API call per event — and remembers the last word of a lifecycle
+pods from them, its start and end times from them (a JobSet's Jobs say when it started; it does
+not), or export them as workloads of their own (part of the owner). The index answers from the
+daemon's own records — no API call per event — and remembers the last word of a lifecycle or times
 child that is gone, so a finished MiniCluster does not fall back to its own (unreliable) status
 when its Job is garbage-collected.
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from kg_exporter.identity import ObjectKey
 from kg_exporter.kinds import KindRegistry
-from kg_exporter.state.lifecycle import Observation, Phase, combine
+from kg_exporter.state.lifecycle import Observation, Phase, combine, timed_by
 
 #: Longest owner chain followed (Ensemble → MiniCluster → Job is 3).
 MAX_DEPTH = 8
@@ -64,14 +65,17 @@ class Family:
                 del self._children[owner]
 
     def departed(self, key: ObjectKey, owner: ObjectKey | None, last: Observation) -> None:
-        """``key`` is gone; if its owner's lifecycle is its children's, remember how it ended."""
+        """``key`` is gone; if its owner's lifecycle or times are its children's, remember how it
+        ended (a JobSet's Jobs deleted after a restart still tell when the JobSet started)."""
         if owner is None:
             return
         self._unlink(key, owner)
         rule = self._kinds[owner.kind].child(key.kind)
-        if rule is not None and rule.lifecycle:
+        if rule is not None and (rule.lifecycle or rule.times):
             if last.phase is not Phase.STOPPED:
-                last = Observation(Phase.STOPPED, started_at=last.started_at)
+                last = Observation(
+                    Phase.STOPPED, started_at=last.started_at, start_known=last.start_known
+                )
             self._departed.setdefault(owner, {})[key] = last
 
     def forget(self, owner: ObjectKey) -> None:
@@ -91,16 +95,33 @@ class Family:
         return out
 
     def effective(self, key: ObjectKey, own: Observation, depth: int = 0) -> Observation:
-        """What ``key`` says once its lifecycle children have had their say."""
-        if depth >= MAX_DEPTH:
+        """What ``key`` says once its lifecycle children, then the children its times come
+        from, have had their say."""
+        spec = self._kinds.get(key.kind)
+        if depth >= MAX_DEPTH or spec is None:
             return own
-        said = []
-        for child in self.children(key):
-            member = self._member(child)
-            if member is not None:
-                said.append(self.effective(child, member.observation, depth + 1))
-        said.extend(self._departed.get(key, {}).values())
-        return combine(own, said)
+        said: list[Observation] = []
+        timed: list[Observation] = []
+        heard = [
+            (child, self._member(child)) for child in sorted(self._children.get(key, ()), key=str)
+        ]
+        for child, member in heard:
+            rule = spec.child(child.kind)
+            if member is None or rule is None or not (rule.lifecycle or rule.times):
+                continue
+            observed = self.effective(child, member.observation, depth + 1)
+            if rule.lifecycle:
+                said.append(observed)
+            if rule.times:
+                timed.append(observed)
+        gone: list[Observation] = []
+        for child, last in self._departed.get(key, {}).items():
+            rule = spec.child(child.kind)
+            if rule is not None and rule.lifecycle:
+                said.append(last)
+            if rule is not None and rule.times:
+                gone.append(last)
+        return timed_by(combine(own, said), timed, gone)
 
     def ancestors(self, key: ObjectKey, owner: ObjectKey | None) -> Iterator[ObjectKey]:
         """The owner chain above ``key``, nearest first, cut at cycles and :data:`MAX_DEPTH`."""

@@ -10,7 +10,7 @@ between replicas during a rollout that has not scaled to 0 (which keeps whatever
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -36,6 +36,17 @@ class Observation:
     started_at: str | None = None
     ended_at: str | None = None
     outcome: Outcome | None = None
+    #: ``started_at`` is a time an object states (a Job's ``startTime``; a child's, for a
+    #: workload whose times are its children's), not a guess: its creation time, or the rule of a
+    #: kind whose times are the daemon's clock. A known start replaces a guessed one the graph
+    #: holds (see :func:`kg_exporter.state.transitions.advance`).
+    start_known: bool = False
+
+
+def _earliest(children: Sequence[Observation], *, known: bool = False) -> Observation | None:
+    """The child that started first (among those whose start is known, with ``known``)."""
+    started = [c for c in children if c.started_at and (c.start_known or not known)]
+    return min(started, key=lambda c: c.started_at or "") if started else None
 
 
 def combine(own: Observation, children: Sequence[Observation]) -> Observation:
@@ -45,9 +56,11 @@ def combine(own: Observation, children: Sequence[Observation]) -> Observation:
     the workload's own rules say."""
     if not children:
         return own
-    starts = sorted(c.started_at for c in children if c.started_at)
+    first = _earliest(children)
     if any(c.phase is Phase.RUNNING for c in children):
-        return Observation(Phase.RUNNING, started_at=starts[0] if starts else own.started_at)
+        if first is None:
+            return Observation(Phase.RUNNING, own.started_at, start_known=own.start_known)
+        return Observation(Phase.RUNNING, first.started_at, start_known=first.start_known)
     if all(c.phase is Phase.STOPPED for c in children):
         outcomes = {c.outcome for c in children}
         if Outcome.FAILED in outcomes:
@@ -59,11 +72,39 @@ def combine(own: Observation, children: Sequence[Observation]) -> Observation:
         ends = sorted(c.ended_at for c in children if c.ended_at)
         return Observation(
             Phase.STOPPED,
-            started_at=starts[0] if starts else None,
+            started_at=first.started_at if first else None,
             ended_at=ends[-1] if ends else None,
             outcome=outcome,
+            start_known=first.start_known if first else False,
         )
     return Observation(Phase.PENDING)
+
+
+def timed_by(
+    own: Observation, children: Sequence[Observation], gone: Sequence[Observation] = ()
+) -> Observation:
+    """A workload whose times are its children's (a JobSet's Jobs; its entry's ``times: true``
+    children): unless it states a start of its own, it started when the first of them did (as
+    they state it); stopped without an end of its own, it ended when the last of them did, once
+    all have ended. Its phase and outcome stay its own. Children that are ``gone`` (deleted)
+    count once it has stopped (a finished JobSet's Jobs are deleted), not while it runs: they
+    may be of a run before a suspension."""
+    if own.phase is Phase.PENDING or own.start_known:
+        return own
+    if own.phase is Phase.STOPPED:
+        children = [*children, *gone]
+    first = _earliest(children, known=True)
+    if first is None:
+        return own
+    ended = own.ended_at
+    if (
+        own.phase is Phase.STOPPED
+        and ended is None
+        and all(c.phase is Phase.STOPPED for c in children)
+    ):
+        ends = sorted(c.ended_at for c in children if c.ended_at)
+        ended = ends[-1] if ends else None
+    return replace(own, started_at=first.started_at, ended_at=ended, start_known=True)
 
 
 def next_phase(previous: Phase | None, observed: Phase) -> Phase:

@@ -13,7 +13,8 @@ stored document is compared with the live object on three things:
    graph that says running);
 3. **the outcome and times**, for kinds whose objects state them (Jobs): a stored outcome, start
    or end that differs from the object's is rewritten. Deployments and StatefulSets do not state
-   when they started, so there the stored times, recorded as they happened, are kept.
+   when they started, so there the stored times, recorded as they happened, are kept — unless
+   the object's children state it (a JobSet's Jobs).
 
 A document that states no uid (written by an older version) cannot be told apart, so it is taken
 as the same instance.
@@ -22,11 +23,10 @@ as the same instance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.state.lifecycle import Phase
-from kg_exporter.state.transitions import deleted, is_tentative
+from kg_exporter.state.transitions import deleted, is_tentative, same_instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +89,12 @@ def _same_instance(held: Lifecycle, desired: Lifecycle | None, clock_timed: bool
         if held.phase is Phase.RUNNING:
             return Lifecycle(Phase.STOPPED, held.started_at, desired.ended_at)
         return held
+    # A kind timed by the clock keeps the times the graph recorded as they happened, unless the
+    # object now states its start (a JobSet's Jobs do): that is no guess.
+    guessed = clock_timed and not desired.start_known
     if desired.phase is held.phase:
-        return held if clock_timed or same_lifecycle(held, desired) else desired
-    if clock_timed and desired.phase is Phase.STOPPED:
+        return held if guessed or same_lifecycle(held, desired) else desired
+    if guessed and desired.phase is Phase.STOPPED:
         # Seen stopping at start-up: the start the graph recorded is better than a guess.
         return Lifecycle(Phase.STOPPED, held.started_at, desired.ended_at, desired.outcome)
     return desired
@@ -105,16 +108,3 @@ def same_lifecycle(a: Lifecycle, b: Lifecycle) -> bool:
         and same_instant(a.started_at, b.started_at)
         and same_instant(a.ended_at, b.ended_at)
     )
-
-
-def same_instant(a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    try:
-        return _parse(a) == _parse(b)
-    except ValueError:
-        return a == b
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))

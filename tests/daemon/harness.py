@@ -86,7 +86,7 @@ async def running_daemon(
     running = Running(daemon, stop, task)
     try:
         if synced:
-            await asyncio.wait_for(daemon.dispatcher.synced.wait(), 10)
+            await asyncio.wait_for(daemon.dispatcher.synced.wait(), 60)
         yield running
     finally:
         stop.set()

@@ -10,7 +10,9 @@ from pathlib import Path
 from tests.fakekube import FakeKube
 
 
-def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``kg-exporter run ARGS`` to its end; ``timeout`` generous: it only matters when the command
+    hangs, and a start on a loaded 2-core machine took over 30 s (measured under two CPU hogs)."""
     return subprocess.run(
         [sys.executable, "-m", "kg_exporter.cli", "run", *args],
         capture_output=True,

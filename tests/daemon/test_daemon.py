@@ -13,10 +13,17 @@ from kg_exporter.identity import workload_subgraph_id
 from kg_exporter.render.facts import Lifecycle
 from kg_exporter.render.renderer import Renderer
 from kg_exporter.state.lifecycle import Phase
+from kg_exporter.state.workloads import WorkloadTable
 from tests.daemon.fakes import FixedClock, MemorySink
 from tests.daemon.harness import daemon_settings, eventually, running_daemon
 from tests.daemon.objects import JOB_STARTED, deployment, job, job_finished, node, statefulset
 from tests.fakekube import FakeKube
+
+
+def started(table: WorkloadTable) -> int:
+    """How many records the daemon has seen start (their status, not only their creation)."""
+    return sum(1 for key in table if (record := table.get(key)) and record.graph is not None)
+
 
 WEB = "cluster1:workload:deployment:default:web"
 WEB_TELEMETRY = "cluster1:workload-telemetry:deployment:default:web"
@@ -225,7 +232,9 @@ async def test_sigterm_drains_within_the_deadline(
         for i in range(20):
             fake_kube.create(deployment(f"d{i}"))
             fake_kube.patch_status("Deployment", "default", f"d{i}", {"availableReplicas": 1})
-        await eventually(lambda: len(daemon.daemon.workloads) == 20)
+        # Every start seen (not merely every object: a record can exist before its status
+        # patch arrives, and a drain only owes what the daemon has seen).
+        await eventually(lambda: started(daemon.daemon.workloads) == 20)
         assert await daemon.finish() == 0
     assert all(sink.phase(f"cluster1:workload:deployment:default:d{i}") for i in range(20))
     assert any(r.getMessage() == "drained: every queued key is written" for r in caplog.records)

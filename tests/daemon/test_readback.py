@@ -23,6 +23,9 @@ NEW_RUNNING = Lifecycle(Phase.RUNNING, T2)
 TENTATIVE = Lifecycle(Phase.STOPPED, None, NOW)
 SUCCEEDED = Lifecycle(Phase.STOPPED, T0, T1, Outcome.SUCCEEDED)
 FAILED_RERUN = Lifecycle(Phase.STOPPED, T2, T3, Outcome.FAILED)
+#: Starts the object states through its children (a JobSet's Jobs), not the daemon's clock.
+KNOWN_START = Lifecycle(Phase.RUNNING, T1, start_known=True)
+KNOWN_STOP = Lifecycle(Phase.STOPPED, T1, T3, Outcome.SUCCEEDED, start_known=True)
 
 ROWS: list[tuple[str, Stored | None, str, Lifecycle | None, str, bool, ReadBack]] = [
     # -- nothing stored ----------------------------------------------------------------------
@@ -51,6 +54,12 @@ ROWS: list[tuple[str, Stored | None, str, Lifecycle | None, str, bool, ReadBack]
     ("a running Job whose start differs", Stored("u1", RUNNING), "u1",
      Lifecycle(Phase.RUNNING, T1), "Job", True,
      ReadBack(None, RUNNING, Lifecycle(Phase.RUNNING, T1))),
+    ("a JobSet: the recorded start kept over the clock's", Stored("u1", RUNNING), "u1",
+     NEW_RUNNING, "JobSet", True, ReadBack(None, RUNNING, RUNNING)),
+    ("a JobSet whose Jobs state its start", Stored("u1", RUNNING), "u1", KNOWN_START, "JobSet",
+     True, ReadBack(None, RUNNING, KNOWN_START)),
+    ("a JobSet stopped while down, its Jobs' start", Stored("u1", RUNNING), "u1", KNOWN_STOP,
+     "JobSet", True, ReadBack(None, RUNNING, KNOWN_STOP)),
     ("deleted before the read-back", Stored("u1", RUNNING), "u1", None, "Deployment", False,
      ReadBack(None, RUNNING, ENDED_NOW)),
     ("a document without a uid is taken as this instance", Stored(None, RUNNING), "u1",

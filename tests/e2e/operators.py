@@ -210,15 +210,15 @@ def metricset_tree(name: str, ns: str) -> list[Obj]:
 # -- MiniCluster and Ensemble ------------------------------------------------------------------
 
 
-def minicluster(name: str, ns: str, *, owner: Obj | None = None) -> Obj:
+FLUX_IMAGE = "ghcr.io/flux-framework/flux-restful:latest"
+
+
+def minicluster(name: str, ns: str, *, owner: Obj | None = None, spec: Obj | None = None) -> Obj:
     return {
         "apiVersion": FLUX_API,
         "kind": "MiniCluster",
         "metadata": metadata(name, ns, owner),
-        "spec": {
-            "size": 2,
-            "containers": [{"image": "ghcr.io/flux-framework/flux-restful:latest"}],
-        },
+        "spec": copy.deepcopy(spec) or {"size": 2, "containers": [{"image": FLUX_IMAGE}]},
     }
 
 
@@ -241,9 +241,11 @@ def minicluster_created_status(name: str, when: str) -> Obj:
     }
 
 
-def minicluster_tree(name: str, ns: str, *, owner: Obj | None = None) -> list[Obj]:
-    """The MiniCluster and its Job of the same name."""
-    owned = with_uid(minicluster(name, ns, owner=owner))
+def minicluster_tree(
+    name: str, ns: str, *, owner: Obj | None = None, spec: Obj | None = None
+) -> list[Obj]:
+    """The MiniCluster (with ``spec``, an Ensemble member's) and its Job of the same name."""
+    owned = with_uid(minicluster(name, ns, owner=owner, spec=spec))
     return [
         owned,
         with_uid(job(name, ns, owned, labels={"app.kubernetes.io/name": name})),
@@ -260,7 +262,7 @@ def ensemble_tree(name: str, ns: str, members: int) -> list[Obj]:
             "metadata": {"name": name, "namespace": ns},
             "spec": {
                 "members": [
-                    {"minicluster": {"spec": {"size": 2, "containers": [{"image": "flux"}]}}}
+                    {"minicluster": {"spec": {"size": 2, "containers": [{"image": FLUX_IMAGE}]}}}
                     for _ in range(members)
                 ],
                 "sidecar": {"image": "ghcr.io/converged-computing/ensemble-operator-api"},
@@ -287,8 +289,10 @@ def ensemble_tree(name: str, ns: str, members: int) -> list[Obj]:
         }
     )
     tree = [ensemble, grpc]
-    for i in range(members):
-        tree.extend(minicluster_tree(f"{name}-{i}", ns, owner=ensemble))
+    for i, member in enumerate(ensemble["spec"]["members"]):
+        # The operator creates member i as the MiniCluster <ens>-<i> with the member's spec.
+        spec = member["minicluster"]["spec"]
+        tree.extend(minicluster_tree(f"{name}-{i}", ns, owner=ensemble, spec=spec))
     return tree
 
 

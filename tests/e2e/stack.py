@@ -22,7 +22,9 @@ import yaml
 from tests.support.processes import free_port, http_ok, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-STOP_TIMEOUT = 15.0
+#: Generous: a drain takes at most drain_deadline_seconds, and the exit after it seconds more on a
+#: loaded machine; only a process that ignores SIGTERM waits this long.
+STOP_TIMEOUT = 60.0
 
 
 class Process:
@@ -38,7 +40,10 @@ class Process:
         self.verify: ssl.SSLContext | bool = True
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:
+        """Start it and wait until ready, at most ``timeout`` s: generous, as a start that is quick
+        costs nothing more, and a Python process importing its stack on a loaded 2-core machine
+        took over 30 s (an empty log: it had not reached its first line)."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         try:
@@ -109,13 +114,13 @@ class MetadataService(Process):
 
     def ids(self, prefix: str = "") -> list[str]:
         response = httpx.get(
-            f"{self.url}/subgraph", params={"prefix": prefix}, timeout=5, verify=self.verify
+            f"{self.url}/subgraph", params={"prefix": prefix}, timeout=30, verify=self.verify
         )
         response.raise_for_status()
         return sorted(response.json())
 
     def document(self, subgraph_id: str) -> dict[str, Any] | None:
-        response = httpx.get(f"{self.url}/subgraph/{subgraph_id}", timeout=5, verify=self.verify)
+        response = httpx.get(f"{self.url}/subgraph/{subgraph_id}", timeout=30, verify=self.verify)
         if response.status_code == 404:
             return None
         response.raise_for_status()
@@ -140,7 +145,7 @@ class MetadataService(Process):
 
     def requests(self, method: str = "PUT") -> int:
         """Requests of ``method`` on /subgraph/{id} the service has answered, any status."""
-        text = httpx.get(f"{self.url}/metrics", timeout=5, verify=self.verify).text
+        text = httpx.get(f"{self.url}/metrics", timeout=30, verify=self.verify).text
         total = 0.0
         for line in text.splitlines():
             if (
@@ -223,19 +228,21 @@ class Daemon(Process):
         """The value of one series on its /metrics, None when absent."""
         wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
         series = f"{name}{{{wanted}}}" if labels else name
-        for line in httpx.get(self.url + "/metrics", timeout=5).text.splitlines():
+        for line in httpx.get(self.url + "/metrics", timeout=30).text.splitlines():
             if line.startswith(series + " "):
                 return float(line.rsplit(" ", 1)[1])
         return None
 
-    def readyz(self) -> int:
+    def readyz(self, timeout: float = 2.0) -> int:
+        """The status /readyz answers; 0 when it did not answer within ``timeout`` s (short by
+        default, for samplers; a test asserting readiness passes a generous one)."""
         try:
-            return httpx.get(self.url + "/readyz", timeout=2).status_code
+            return httpx.get(self.url + "/readyz", timeout=timeout).status_code
         except httpx.HTTPError:
             return 0
 
 
-def eventually(check: Callable[[], bool], *, within: float = 30.0, what: str = "") -> None:
+def eventually(check: Callable[[], bool], *, within: float = 60.0, what: str = "") -> None:
     """Poll ``check`` until it holds. The default deadline is generous: it only matters when the
     check fails, and a machine busy with other work can take seconds to do what takes
     milliseconds when it is idle."""

@@ -85,6 +85,9 @@ class Stack:
     def phase(self, kind: str, ns: str, name: str) -> str | None:
         return self.ms.phase(sid(kind, ns, name))
 
+    def start(self, kind: str, ns: str, name: str) -> object:
+        return (self.ms.status(sid(kind, ns, name)) or {}).get("glc:startTime")
+
     def outcome(self, kind: str, ns: str, name: str) -> object:
         return (self.ms.status(sid(kind, ns, name)) or {}).get("kgx:outcome")
 
@@ -98,9 +101,7 @@ class Stack:
         return sorted(found)
 
     def reaches(self, kind: str, ns: str, name: str, phase: str) -> None:
-        eventually(
-            lambda: self.phase(kind, ns, name) == phase, within=15, what=f"{kind} {name} {phase}"
-        )
+        eventually(lambda: self.phase(kind, ns, name) == phase, what=f"{kind} {name} {phase}")
 
     def stop_with(self, kind: str, ns: str, outcomes: dict[str, str]) -> None:
         """Each named workload reaches stopped, with its outcome."""
@@ -170,7 +171,7 @@ def test_a_forbidden_kind_is_one_error_the_others_work_and_it_is_picked_up_once_
     stack: Stack,
 ) -> None:
     fake, ms, daemon = stack.fake, stack.ms, stack.daemon
-    assert daemon.readyz() == 200
+    assert daemon.readyz(timeout=30) == 200
     stack.reaches("Deployment", "default", "web", "running")
     assert daemon.metric("kg_exporter_kind_forbidden", kind="StatefulSet") == 1
     assert daemon.metric("kg_exporter_kind_forbidden", kind="Deployment") == 0
@@ -204,7 +205,7 @@ def test_a_kind_absent_from_the_cluster_is_one_line_and_the_daemon_is_ready(stac
     checks = stack.fake.requests[("get", "/apis")]
     eventually(lambda: stack.fake.requests[("get", "/apis")] >= checks + 2, what="re-checked")
     assert len(stack.lines(r"is not served by the API server")) == 1
-    assert stack.daemon.readyz() == 200
+    assert stack.daemon.readyz(timeout=30) == 200
 
 
 def test_a_crd_installed_after_start_up_and_a_settings_kind_are_exported(stack: Stack) -> None:
@@ -251,10 +252,16 @@ def test_jobsets_run_and_stop_with_their_outcome_their_jobs_folded_in(stack: Sta
         stack.reaches("JobSet", ns, name, "running")
     for name in ("a-driver-0", "a-workers-1"):
         fake.patch_status("Job", ns, name, op.job_running(T0))
+    # No JobSet status says when it started; its Jobs do, from the daemon's cache (its clock until
+    # then). The stop keeps that start.
+    eventually(
+        lambda: stack.start("JobSet", ns, "a") == T0, what="the JobSet's start from its Jobs"
+    )
 
     fake.patch_status("JobSet", ns, "a", op.jobset_finished(shape, "succeeded", T1))
     fake.patch_status("JobSet", ns, "a-b", op.jobset_finished(shape, "failed", T1))
     stack.stop_with("JobSet", ns, {"a": "succeeded", "a-b": "failed"})
+    assert stack.start("JobSet", ns, "a") == T0
     assert stack.workloads(ns) == ["jobset:a", "jobset:a-b"], "the child Jobs are folded in"
 
 
@@ -332,6 +339,12 @@ def test_ensembles_run_while_a_member_runs_and_fail_if_one_failed(stack: Stack) 
         fake.patch_status("Job", ns, f"{name}-0", op.job_running(T0))
     for name in ("ens", "ens-b"):
         stack.reaches("Ensemble", ns, name, "running")
+    # Containers: each member's as its MiniCluster's entry reads them (declared in spec.members,
+    # the same once the operator has created it), and the gRPC Deployment's.
+    document = stack.ms.document(sid("Ensemble", ns, "ens")) or {}
+    node = next(n for n in document["@graph"] if "kgx:EnsembleWorkload" in n.get("@type", []))
+    ids = [c["@id"].rsplit("/container/", 1)[1] for c in node["kgx:hasContainer"]]
+    assert sorted(ids) == ["api", "ens-0/ens-0", "ens-1/ens-1"]
     before = stack.seen("Job")
     for name in ("ens", "ens-b"):
         fake.patch_status("Job", ns, f"{name}-1", op.job_running(T0))

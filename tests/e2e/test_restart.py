@@ -85,7 +85,6 @@ def test_objects_recreated_while_the_daemon_was_down(
             and ms.phase(sid("Job", "b")) == "stopped"
             and ms.phase("cluster1:node:n1") == "running"
         ),
-        within=30,
         what="everything written by the first daemon",
     )
     before: dict[str, dict[str, Any]] = {}
@@ -109,27 +108,27 @@ def test_objects_recreated_while_the_daemon_was_down(
     for kind, name in workloads:
         i = sid(kind, name)
         if workloads[(kind, name)]:  # C: the new instance, its own uid and start
-            eventually(lambda i=i: uid_of(ms, i) == new_uid[i], within=30, what=f"{i} new uid")
+            eventually(lambda i=i: uid_of(ms, i) == new_uid[i], what=f"{i} new uid")
             status = ms.status(i)
             assert status is not None and status["kgx:phase"] == "running"
             assert status["glc:startTime"] != before[i]["glc:startTime"]
             assert "glc:endTime" not in status
         else:  # A: the old instance ended, nothing for the new one yet
-            eventually(lambda i=i: ms.phase(i) == "stopped", within=30, what=f"{i} stopped")
+            eventually(lambda i=i: ms.phase(i) == "stopped", what=f"{i} stopped")
             status = ms.status(i)
             assert status is not None and uid_of(ms, i) == before[i]["uid"]
             assert status["glc:startTime"] == before[i]["glc:startTime"]
             assert status["glc:endTime"] >= found_out, "ended when the daemon found out"
     # B: the new run, failed, with its own uid and times.
     job_id = sid("Job", "b")
-    eventually(lambda: uid_of(ms, job_id) == new_uid[job_id], within=30, what="b's new run")
+    eventually(lambda: uid_of(ms, job_id) == new_uid[job_id], what="b's new run")
     status = ms.status(job_id)
     assert status is not None
     assert (status["kgx:phase"], status["kgx:outcome"]) == ("stopped", "failed")
     assert status["glc:startTime"].startswith("2026-11-02T09:00:00")
     assert status["glc:endTime"].startswith("2026-11-02T09:07:00")
     # The node that left and joined again is described as the node that exists now.
-    eventually(lambda: uid_of(ms, "cluster1:node:n1") == new_node, within=30, what="n1 new uid")
+    eventually(lambda: uid_of(ms, "cluster1:node:n1") == new_node, what="n1 new uid")
     assert new_node != old_node and ms.phase("cluster1:node:n1") == "running"
     assert ms.members("cluster1:glaciation-node:glaciation-node1") == ["n1", "n2"]
     log = second.log_text()
@@ -145,6 +144,6 @@ def test_objects_recreated_while_the_daemon_was_down(
     for kind, name in [("Deployment", "a"), ("StatefulSet", "sa")]:
         fake.patch_status(kind, "default", name, {"replicas": 1, READY_FIELD[kind]: 1})
         i = sid(kind, name)
-        eventually(lambda i=i: uid_of(ms, i) == new_uid[i], within=30, what=f"{i} started")
+        eventually(lambda i=i: uid_of(ms, i) == new_uid[i], what=f"{i} started")
         assert ms.phase(i) == "running"
     assert "Traceback" not in log

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.daemon.conftest import api, fake_kube  # noqa: F401 (FakeKube and its client, for in-process tests)
 from tests.glaciation.service import GlaciationService, running_service
 
 

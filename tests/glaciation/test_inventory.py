@@ -86,7 +86,7 @@ def test_a_skipped_object_is_counted() -> None:
 
 
 def writer_to(url: str, metrics: GlaciationMetrics) -> SnapshotWriter:
-    settings = SinkSettings(kind="glaciation", url=url, max_attempts=1, timeout_seconds=2)
+    settings = SinkSettings(kind="glaciation", url=url, max_attempts=1, timeout_seconds=60)
     return SnapshotWriter(open_glaciation_api(settings), metrics)
 
 

@@ -107,7 +107,7 @@ def start_daemon(workdir: Path, fake: FakeKube, config: dict[str, Any]) -> Proce
         log=workdir / f"daemon-{port}.log",
         ready_path="/readyz",
     )
-    daemon.start(timeout=60)
+    daemon.start()
     return daemon
 
 
@@ -181,10 +181,11 @@ class Stack:
         return values[0]
 
 
-def newest(service: GlaciationService) -> str:
+def newest(service: GlaciationService) -> str | None:
+    """The newest ``^timestamp:`` graph, as a reader takes it; None before the first snapshot
+    (the daemon is ready before it has written one, and a loaded machine makes that gap long)."""
     graphs = service.snapshot_graphs()
-    assert graphs, "no ^timestamp: graph"
-    return max(graphs, key=graphs.__getitem__)
+    return max(graphs, key=graphs.__getitem__) if graphs else None
 
 
 def node_measurements(service: GlaciationService, graph_filter: str) -> list[dict[str, Any]]:
@@ -222,13 +223,16 @@ def test_every_node_with_its_measurements_in_the_newest_snapshot(stack: Stack) -
     complete: list[list[dict[str, Any]]] = []
 
     def newest_is_complete() -> bool:
-        rows = node_measurements(service, f"FILTER(?g = <{newest(service)}>)")
+        graph = newest(service)
+        if graph is None:
+            return False
+        rows = node_measurements(service, f"FILTER(?g = <{graph}>)")
         found = {(r["node"]["value"], r["desc"]["value"]) for r in rows}
         if all((BASE + n, d) in found for n in NODES for d in wanted):
             complete.append(rows)
         return bool(complete)
 
-    wait_until(newest_is_complete, timeout=60, what="a snapshot with every node's measurements")
+    wait_until(newest_is_complete, timeout=120, what="a snapshot with every node's measurements")
     (rows,) = complete
     values = {(r["node"]["value"], r["desc"]["value"]): float(r["value"]["value"]) for r in rows}
     stamps = {(r["node"]["value"], r["desc"]["value"]): int(r["ts"]["value"]) for r in rows}
@@ -248,7 +252,7 @@ def test_every_node_with_its_measurements_in_the_newest_snapshot(stack: Stack) -
 def test_every_running_pod_with_its_node_and_values(stack: Stack) -> None:
     service = stack.service
 
-    def pods() -> dict[str, dict[str, Any]]:
+    def pods(graph: str) -> dict[str, dict[str, Any]]:
         rows = service.select(
             f"""
             SELECT ?pod ?node ?desc ?value ?ts WHERE {{
@@ -258,7 +262,7 @@ def test_every_running_pod_with_its_node_and_values(stack: Stack) -> None:
                 OPTIONAL {{ ?pod <glc:hasMeasurement> ?m . ?m <glc:hasDescription> ?desc ;
                             <glc:hasValue> ?value ; <glc:hasTimestamp> ?ts }}
               }}
-              FILTER(?g = <{newest(service)}>)
+              FILTER(?g = <{graph}>)
             }}"""
         )
         found: dict[str, dict[str, Any]] = {}
@@ -272,13 +276,16 @@ def test_every_running_pod_with_its_node_and_values(stack: Stack) -> None:
     complete: list[dict[str, dict[str, Any]]] = []
 
     def newest_is_complete() -> bool:
-        found = pods()
+        graph = newest(service)
+        if graph is None:
+            return False
+        found = pods(graph)
         wanted = ("Storage.Usage", "CPU.Usage")
         if all(all(d in found.get(f"{BASE}{ns}.{p}", {}) for d in wanted) for ns, p in PODS):
             complete.append(found)
         return bool(complete)
 
-    wait_until(newest_is_complete, timeout=60, what="a snapshot with every pod's measurements")
+    wait_until(newest_is_complete, timeout=120, what="a snapshot with every pod's measurements")
     (found,) = complete
     (cpu,) = [q for q in stack.config.pod_queries if q.property == "CPU.Usage"]
     for (namespace, name), node_name in zip(PODS, (*NODES, NODES[0]), strict=True):
@@ -295,7 +302,7 @@ def test_snapshots_in_a_time_window_and_tasks(stack: Stack) -> None:
     start = int(time.time() * 1000)
     wait_until(
         lambda: sum(1 for t in service.snapshot_graphs().values() if t >= start) >= 2,
-        timeout=30,
+        timeout=120,
         what="two snapshots after the window opened",
     )
     rows = node_measurements(
@@ -327,17 +334,16 @@ def test_a_deleted_pod_ends_in_the_next_snapshot(stack: Stack) -> None:
         )
         return any(r["d"]["value"] == "Unknown" for r in rows)
 
-    wait_until(ended, timeout=30, what="a snapshot ending the deleted pod's status")
-    wait_until(
-        lambda: (
-            not service.select(
-                f"""SELECT ?p WHERE {{ GRAPH ?g {{ <{BASE}batch.etl-0> <glc:consumes> ?n }}
-                FILTER(?g = <{newest(service)}>) }}"""
-            )
-        ),
-        timeout=30,
-        what="a newest snapshot without the deleted pod",
-    )
+    wait_until(ended, timeout=120, what="a snapshot ending the deleted pod's status")
+
+    def newest_without_it() -> bool:
+        graph = newest(service)
+        return graph is not None and not service.select(
+            f"""SELECT ?p WHERE {{ GRAPH ?g {{ <{BASE}batch.etl-0> <glc:consumes> ?n }}
+            FILTER(?g = <{graph}>) }}"""
+        )
+
+    wait_until(newest_without_it, timeout=120, what="a newest snapshot without the deleted pod")
 
 
 async def test_a_failing_query_costs_only_its_measurement(stack: Stack) -> None:
@@ -375,10 +381,11 @@ def test_design_subgraphs_beside_the_snapshots_do_not_shadow_them(stack: Stack) 
 
     wait_until(
         lambda: {"cluster1:node:worker-a", "cluster1:node:worker-b"} <= design_ids(),
-        timeout=30,
+        timeout=120,
         what="the design's node subgraphs",
     )
     graph = newest(service)
+    assert graph is not None, "no ^timestamp: graph"
     clusters = service.select(
         f"""SELECT ?c WHERE {{ GRAPH <{graph}> {{ ?c <glc:hasDescription> "KubernetesCluster" }} }}"""
     )

@@ -62,9 +62,14 @@ def test_a_minicluster_runs_and_stops_with_its_job_which_is_never_exported(
     assert table.apply(job("mc", MC)) is None  # folded: no change of its own
     assert table.owner_changes() == []  # a pending Job does not stop a running MiniCluster
     table.apply(job("mc", MC, ACTIVE))
+    # The start was a guess (the creation time): the Job states the real one.
+    [corrected] = table.owner_changes()
+    assert corrected.after is not None and corrected.after.phase is Phase.RUNNING
+    assert corrected.after.started_at == "2026-11-21T10:00:05Z"
     table.apply(job("mc", MC, COMPLETE))
     [change] = table.owner_changes()
     assert change.key == ObjectKey("MiniCluster", "hpc", "mc")
+    assert change.after is not None and change.after.started_at == "2026-11-21T10:00:05Z"
     assert change.after is not None and change.after.phase is Phase.STOPPED
     assert change.after.outcome is Outcome.SUCCEEDED
     assert change.after.ended_at == "2026-11-21T10:30:00Z"

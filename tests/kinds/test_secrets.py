@@ -1,5 +1,6 @@
 """Secrets never reach the graph, whatever the kind: canaries planted in every secret-bearing field
-of every bundled kind's example (container env and envFrom in every pod template, a MiniCluster's
+of every bundled kind's example (container env and envFrom in every pod template, secret volumes in
+pod templates and MiniCluster containers, a MetricSet's volume-secret addons, a MiniCluster's
 `environment` and `secrets`, the ORAS operator's `oras-env`, the last-applied annotation)."""
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def plant(value: Any) -> None:
             container["envFrom"] = [{"secretRef": {"name": CANARY + "-envfrom"}}]
             container["environment"] = {"TOKEN": CANARY + "-environment"}
             container["secrets"] = {"registry": {"name": CANARY + "-secrets", "key": "k"}}
+    if isinstance(value.get("volumes"), list):  # a pod spec's secret volume
+        value["volumes"].append({"name": "c", "secret": {"secretName": CANARY + "-volume"}})
+    elif isinstance(value.get("volumes"), dict):  # a MiniCluster container's volumes
+        value["volumes"]["c"] = {"secretName": CANARY + "-mc-volume", "path": "/c"}
+    if isinstance(value.get("addons"), list):  # a MetricSet's volume addons
+        options = {"name": "c", "secretName": CANARY + "-addon", "path": "/c"}
+        value["addons"].append({"name": "volume-secret", "options": options})
     if isinstance(value.get("annotations"), dict):
         value["annotations"][ORAS_ENV] = CANARY + "-oras-env"
         value["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = CANARY
@@ -50,3 +58,5 @@ def test_no_kind_lets_a_secret_through(renderer: Renderer) -> None:
     output = json.dumps([s.document for s in rendered])
     assert CANARY not in output
     assert "oras-credentials" not in output  # the example's own oras-env secret name
+    assert "lammps-certs" not in output  # the example MetricSet's volume-secret addon
+    assert "lammps-data" in output  # while its volume-pvc addon is data it depends on

@@ -35,9 +35,9 @@ async def test_telemetry_by_identity(metadata: MetadataClient) -> None:
     web = await metadata.workload_telemetry("cluster1", "Deployment", "shop", "web")
     assert web is not None
     assert web.subject == "https://kg-exporter.example.org/cluster1/deployment/shop/web"
-    assert web.logql == '{namespace="shop",pod=~"web-[a-z0-9]{1,10}-[a-z0-9]{5}"}'
+    assert web.logql == '{namespace="shop",pod=~"web-[456789bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}"}'
     kafka = await metadata.workload_telemetry("cluster1", "StatefulSet", "streaming", "kafka")
-    assert kafka is not None and kafka.logql == '{namespace="streaming",pod=~"kafka-[0-9]+"}'
+    assert kafka is not None and kafka.logql == '{namespace="streaming",pod=~"kafka-(?:0|[1-9][0-9]*)"}'
     gpu = await metadata.node_telemetry("cluster1", "gpu-1")
     assert gpu is not None and gpu.metric("gpu_utilization").unit_label == "%"
     gnode = await metadata.glaciation_node_telemetry("cluster1", "glaciation-node1")

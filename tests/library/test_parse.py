@@ -42,6 +42,9 @@ def test_every_bundled_telemetry_subgraph_parses(renderer: Renderer) -> None:
         has_logs = subgraph.kind is SubgraphKind.WORKLOAD_TELEMETRY
         assert (telemetry.loki_url is not None) == has_logs
         assert (telemetry.logql is not None) == has_logs
+        # Workloads say how their pods are selected (by name unless their kind opts in to labels).
+        selections = {d.pod_selection for d in telemetry.metrics_datasets + telemetry.logs_datasets}
+        assert selections == ({"pod-name"} if has_logs else {None})
 
 
 def test_a_workload_telemetry_says_exactly_what_the_template_wrote(renderer: Renderer) -> None:
@@ -63,12 +66,12 @@ def test_a_workload_telemetry_says_exactly_what_the_template_wrote(renderer: Ren
     assert cpu.label == "CPU usage"
     assert cpu.promql == (
         '100 * sum(rate(container_cpu_usage_seconds_total{namespace="shop",'
-        'pod=~"web-[a-z0-9]{1,10}-[a-z0-9]{5}",container!=""}[5m]))'
+        'pod=~"web-[456789bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}",container!=""}[5m]))'
     )
     assert cpu.prometheus_url == telemetry.prometheus_url
     assert cpu.iri == base + "/telemetry/metrics/cpu_usage"
     assert telemetry.loki_url == "http://loki.monitoring.svc:3100"
-    assert telemetry.logql == '{namespace="shop",pod=~"web-[a-z0-9]{1,10}-[a-z0-9]{5}"}'
+    assert telemetry.logql == '{namespace="shop",pod=~"web-[456789bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}"}'
     grafana = "http://grafana.monitoring.svc:3000/d/"
     assert telemetry.dashboards == (
         grafana + "kg-workload-logs?var-namespace=shop&var-workload=web&var-kind=Deployment",

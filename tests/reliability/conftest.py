@@ -65,7 +65,7 @@ def launch(
         if not ready:
             d.ready_path = "/healthz"
         started.append(d)
-        d.start(timeout=60)
+        d.start()
         return d
 
     try:

@@ -230,7 +230,7 @@ def test_hostile_objects_over_the_wire_leave_the_daemon_live_and_others_written(
         daemon = SinkDaemon(fake.kubeconfig_path, ms.url, tmp_path, {})
         daemon.ready_path = "/healthz"
         try:
-            daemon.start(timeout=60)
+            daemon.start()
             for obj in HOSTILE_OVER_THE_WIRE[5:]:  # the others as watch events
                 put(fake, obj)
             fake.create(deployment("good-after"))
@@ -246,7 +246,7 @@ def test_hostile_objects_over_the_wire_leave_the_daemon_live_and_others_written(
             )
             time.sleep(1.0)
             assert daemon.alive and healthz(daemon.url) == 200
-            assert daemon.readyz() == 200
+            assert daemon.readyz(timeout=30) == 200
             log = daemon.log_text()
             assert "Traceback" not in log, log[-5000:]
             assert {i.rsplit(":", 1)[1] for i in ms.ids("cluster1:workload:")} == runnable

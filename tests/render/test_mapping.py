@@ -95,7 +95,7 @@ def test_telemetry_names_prometheus_loki_and_grafana(renderer: Renderer) -> None
     loki = one(doc, "kgx:LokiService")
     assert loki["dcat:endpointURL"]["@id"] == "http://loki.monitoring.svc:3100"
     logs = one(doc, "kgx:LogsDataset")
-    assert logs["kgx:logql"] == '{namespace="shop",pod=~"web-[a-z0-9]{1,10}-[a-z0-9]{5}"}'
+    assert logs["kgx:logql"] == '{namespace="shop",pod=~"web-[456789bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}"}'
     metrics = one(doc, "kgx:MetricsDataset")
     assert metrics["dcat:landingPage"]["@id"].startswith(
         "http://grafana.monitoring.svc:3000/d/kg-workload?var-namespace=shop&var-workload=web"
@@ -110,7 +110,7 @@ def test_telemetry_names_prometheus_loki_and_grafana(renderer: Renderer) -> None
     }
     assert queries["cpu_usage"] == (
         '100 * sum(rate(container_cpu_usage_seconds_total{namespace="shop",'
-        'pod=~"web-[a-z0-9]{1,10}-[a-z0-9]{5}",container!=""}[5m]))'
+        'pod=~"web-[456789bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}",container!=""}[5m]))'
     )
     units = {m["kgx:metricName"]: m["qudt:unit"]["@id"] for m in of_type(doc, "kgx:Metric")}
     assert units["cpu_usage"] == "unit:PERCENT"

@@ -2,20 +2,20 @@
 
 A small exporter serves, for every metric the telemetry queries read, one series per pod of every
 workload below: for each kind a workload and a neighbour of the same kind whose name extends it
-(``web`` and ``web-api``), their pods named as the kind's controllers name them. Prometheus
-scrapes it; then every vector selector of every query emitted for the workload must return the
-series of its pods and of no other pod, and every whole query must execute and return a value.
+(``web`` and ``web-api``), their pods named as the kind's controllers name them, and pods of other
+kinds (or bare pods) whose names extend the workload's (Deployment ``web`` / Job ``web-api``).
+Prometheus scrapes it; then every vector selector of every query emitted for the workload must
+return the series of its pods and of no other pod, and every whole query must execute and return a
+value. The cross-kind pods called ``strangers`` were all matched by the patterns before they used
+the characters Kubernetes generates (``old``): each is a collision the tightened patterns removed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
 
 import pytest
 
@@ -25,13 +25,17 @@ from kg_exporter.render.batch import render_objects
 from kg_exporter.render.renderer import Renderer, Subgraph
 from tests.e2e import operators as op
 from tests.render import fixtures as f
-from tests.support.processes import free_port, wait_until
-from tests.support.prometheus import Prometheus, start_prometheus
+from tests.render.scrape import (
+    HASHES,
+    RANDOM,
+    Obj,
+    pods_selected,
+    queries_of,
+    register_series,
+    selectors,
+)
+from tests.support.prometheus import Prometheus
 
-Obj = dict[str, Any]
-# What Kubernetes draws random name parts from (k8s.io/apimachinery/pkg/util/rand): no vowels,
-# no 0, 1 or 3, so a random part never spells a word.
-RANDOM = ["x2k9p", "b7m4q", "zt5wh"]
 WORKLOAD_SUBGRAPHS = {SubgraphKind.WORKLOAD, SubgraphKind.WORKLOAD_TELEMETRY}
 
 
@@ -44,9 +48,16 @@ class Case:
     pods: Callable[[str], list[str]]  # workload name → names of its pods
     name: str
     neighbour: str
+    #: The workload's pod-name pattern before it used Kubernetes' generated characters.
+    old: str
+    #: Pods of other kinds' workloads (or bare pods) named like an extension of this one's name,
+    #: which ``old`` matched: collisions the tightened pattern removed.
+    strangers: tuple[str, ...]
     #: (name, namespace) → the objects its controller made, rendered with it (a backfill of the
     #: cluster sees them together), whose pods are the workload's too.
     children: Callable[[str, str], list[Obj]] = lambda name, namespace: []
+    #: More pods of other kinds whose names extend this one's, which no pattern matched.
+    unrelated: tuple[str, ...] = ()
 
     @property
     def namespace(self) -> str:
@@ -58,9 +69,17 @@ CASES = [
         "Deployment",
         lambda n, ns: f.deployment(name=n, namespace=ns, availableReplicas=1),
         # <name>-<pod-template-hash, up to 10>-<5 random>
-        lambda n: [f"{n}-7d9c5b8f4-{RANDOM[0]}", f"{n}-5f6d8b9c7b-{RANDOM[1]}"],
+        lambda n: [f"{n}-{HASHES[0]}-{RANDOM[0]}", f"{n}-{HASHES[1]}-{RANDOM[1]}"],
         "web",
         "web-api",
+        old=r"web-[a-z0-9]{1,10}-[a-z0-9]{5}",
+        strangers=(
+            f"web-api-{RANDOM[0]}",  # Job web-api
+            f"web-api-{RANDOM[2]}",  # DaemonSet web-api
+            f"web-admin-{RANDOM[1]}",  # Job web-admin
+            f"web-29389560-{RANDOM[0]}",  # a run of CronJob web
+        ),
+        unrelated=("web-api-0", f"web-api-0-{RANDOM[1]}"),  # StatefulSet, indexed Job web-api
     ),
     Case(
         "StatefulSet",
@@ -68,6 +87,9 @@ CASES = [
         lambda n: [f"{n}-0", f"{n}-1", f"{n}-12"],  # <name>-<ordinal>
         "db",
         "db-backup",
+        old=r"db-[0-9]+",
+        strangers=("db-01",),  # a bare pod: ordinals have no leading zero
+        unrelated=(f"db-0x-{HASHES[0]}-{RANDOM[0]}", f"db-2-{RANDOM[1]}"),  # Deployment, Job
     ),
     Case(
         "Job",
@@ -76,6 +98,9 @@ CASES = [
         lambda n: [f"{n}-{RANDOM[0]}", f"{n}-0-{RANDOM[1]}", f"{n}-14-{RANDOM[2]}"],
         "report",
         "report-api",
+        old=r"report(-[0-9]+)?-[a-z0-9]{5}",
+        strangers=("report-admin", "report-proxy"),  # bare pods
+        unrelated=(f"report-api-{HASHES[0]}-{RANDOM[0]}",),  # Deployment report-api
     ),
 ]
 
@@ -100,6 +125,9 @@ CASES += [
         lambda n: [f"{n}-{RANDOM[0]}", f"{n}-{RANDOM[1]}"],  # <name>-<5 random>
         "agent",
         "agent-v2",
+        old=r"agent-[a-z0-9]{5}",
+        strangers=("agent-proxy", "agent-setup"),  # bare pods
+        unrelated=(f"agent-v2-{HASHES[0]}-{RANDOM[0]}",),  # Deployment agent-v2
     ),
     Case(
         "CronJob",
@@ -108,6 +136,9 @@ CASES += [
         lambda n: [f"{n}-29389560-{RANDOM[0]}", f"{n}-29391000-0-{RANDOM[1]}"],
         "backup",
         "backup-db",
+        old=r"backup-[0-9]+(?:-[0-9]+)?-[a-z0-9]{5}",
+        strangers=(f"backup-0-{RANDOM[0]}", "backup-2-0-admin"),  # Job backup-0, a bare pod
+        unrelated=(f"backup-db-{HASHES[1]}-{RANDOM[2]}",),  # Deployment backup-db
     ),
     Case(
         "JobSet",
@@ -130,6 +161,9 @@ CASES += [
         ],
         "a",
         "a-b",
+        old=r"a-(?:workers|driver)-[0-9]+(?:-[0-9]+)?-[a-z0-9]{5}",
+        strangers=(f"a-driver-01-{RANDOM[0]}", "a-workers-0-0-hello"),  # Job a-driver-01, a pod
+        unrelated=(f"a-driver-{RANDOM[1]}", "a-workers-0"),  # Job a-driver, StatefulSet
     ),
     Case(
         "MetricSet",
@@ -138,6 +172,8 @@ CASES += [
         lambda n: [f"{n}-l-0-0-{RANDOM[0]}", f"{n}-w-0-0-{RANDOM[1]}"],
         "lammps",
         "lammps-2",
+        old=r"lammps-(?:m|l|w|n)-0-[0-9]+-[a-z0-9]{5}",
+        strangers=("lammps-l-0-0-hello", f"lammps-w-0-01-{RANDOM[2]}"),  # bare pods
     ),
     Case(
         "MiniCluster",
@@ -151,45 +187,24 @@ CASES += [
         lambda n: [f"{n}-0-{RANDOM[0]}", f"{n}-3-{RANDOM[1]}", f"{n}-services"],
         "flux",
         "flux-big",
+        old=r"flux(?:-[0-9]+-[a-z0-9]{5}|-services)",
+        strangers=("flux-0-agent", "flux-12-admin"),  # bare pods
+        unrelated=(f"flux-services-{HASHES[0]}-{RANDOM[0]}",),  # Deployment flux-services
     ),
     Case(
         "Ensemble",
         lambda n, ns: op.ensemble_tree(n, ns, members=2)[0],
         # Member MiniClusters <name>-<i>: pods <name>-<i>-<index>-<5 random>; its gRPC
         # Deployment <name>: pods <name>-<pod-template-hash>-<5 random>
-        lambda n: [f"{n}-0-0-{RANDOM[0]}", f"{n}-1-1-{RANDOM[1]}", f"{n}-7d9c5b8f4-{RANDOM[2]}"],
+        lambda n: [f"{n}-0-0-{RANDOM[0]}", f"{n}-1-1-{RANDOM[1]}", f"{n}-{HASHES[0]}-{RANDOM[2]}"],
         "ens",
         "ens-b",
+        old=r"ens(?:-[0-9]+-[0-9]+-[a-z0-9]{5}|-[0-9]+(?:-[0-9]+-[a-z0-9]{5}|-services)"
+        r"|-[a-z0-9]{1,10}-[a-z0-9]{5})",
+        strangers=("ens-0-0-hello", f"ens-api-{RANDOM[0]}"),  # a bare pod, Job ens-api
         children=lambda n, ns: op.ensemble_tree(n, ns, members=2)[1:],
     ),
 ]
-
-
-def queries_of(document: Obj) -> list[str]:
-    return [n["kgx:promql"] for n in document["@graph"] if "kgx:promql" in n]
-
-
-# The start of a vector selector: a metric name and its opening brace.
-SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
-
-
-def selectors(query: str) -> list[tuple[str, str]]:
-    """Each vector selector of ``query`` as (metric, whole selector); braces inside the quoted
-    values (a regex's ``{5}``) do not end it."""
-    found = []
-    for match in SELECTOR.finditer(query):
-        position, quoted = match.end(), False
-        while position < len(query):
-            char = query[position]
-            if quoted and char == "\\":
-                position += 1
-            elif char == '"':
-                quoted = not quoted
-            elif char == "}" and not quoted:
-                break
-            position += 1
-        found.append((match.group(1), query[match.start() : position + 1]))
-    return found
 
 
 def rendered_queries(renderer: Renderer, case: Case) -> list[str]:
@@ -208,41 +223,14 @@ def rendered_queries(renderer: Renderer, case: Case) -> list[str]:
 
 
 def exposition(metrics: set[str]) -> str:
-    """One series per metric and pod of every case's workload and neighbour."""
-    lines = []
+    """One series per metric and pod of every case's workload, neighbour and strangers."""
+    lines: list[str] = []
     for case in CASES:
-        for workload in (case.name, case.neighbour):
-            for pod in case.pods(workload):
-                labels = f'namespace="{case.namespace}",pod="{pod}",container="main"'
-                lines.extend(f"{metric}{{{labels}}} 1" for metric in sorted(metrics))
+        pods = case.pods(case.name) + case.pods(case.neighbour)
+        for pod in [*pods, *case.strangers, *case.unrelated]:
+            labels = f'namespace="{case.namespace}",pod="{pod}",container="main"'
+            lines.extend(f"{metric}{{{labels}}} 1" for metric in sorted(metrics))
     return "\n".join(lines) + "\n"
-
-
-@contextlib.contextmanager
-def serving(text: str) -> Iterator[str]:
-    """An HTTP server answering every GET with ``text`` (a /metrics page); its host:port."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = text.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @dataclass(frozen=True)
@@ -251,34 +239,24 @@ class Scraped:
     queries: dict[str, list[str]]  # kind → every PromQL emitted for its workload
 
 
-@pytest.fixture(scope="module")
-def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scraped]:
+@cache
+def workload_queries() -> dict[str, list[str]]:
+    """Kind → every PromQL emitted for its workload."""
     from kg_exporter.settings import Settings
 
     renderer = Renderer(Settings())
-    queries = {case.kind: rendered_queries(renderer, case) for case in CASES}
-    metrics = {metric for found in queries.values() for q in found for metric, _ in selectors(q)}
-    with (
-        serving(exposition(metrics)) as target,
-        start_prometheus(tmp_path_factory.mktemp("prometheus"), [target]) as prometheus,
-    ):
-        # Two scrapes, so that rate() has what it needs.
-        wait_until(
-            lambda: _samples(prometheus, "up") >= 2, timeout=60, what="two scrapes of the pods"
-        )
-        yield Scraped(prometheus, queries)
+    return {case.kind: rendered_queries(renderer, case) for case in CASES}
 
 
-def _samples(prometheus: Prometheus, metric: str) -> int:
-    answer = prometheus.query(f"count_over_time({metric}[1m])")
-    result = answer.get("data", {}).get("result", [])
-    return int(float(result[0]["value"][1])) if result else 0
+@register_series
+def series() -> str:
+    found = workload_queries().values()
+    return exposition({metric for queries in found for q in queries for metric, _ in selectors(q)})
 
 
-def pods_selected(prometheus: Prometheus, selector: str) -> set[str]:
-    answer = prometheus.query(selector)
-    assert answer["status"] == "success", (selector, answer)
-    return {series["metric"]["pod"] for series in answer["data"]["result"]}
+@pytest.fixture(scope="module")
+def scraped(pods_prometheus: Prometheus) -> Scraped:
+    return Scraped(pods_prometheus, workload_queries())
 
 
 @pytest.mark.prometheus
@@ -305,3 +283,11 @@ def test_the_cases_cover_kinds_that_exist() -> None:
         assert case.neighbour.startswith(case.name + "-")
         # Realistic pod names: the neighbour's pods start with the workload's name and a dash.
         assert all(p.startswith(case.name + "-") for p in case.pods(case.neighbour))
+        assert all(p.startswith(case.name + "-") for p in case.strangers + case.unrelated)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.kind)
+def test_the_strangers_were_collisions_of_the_old_patterns(case: Case) -> None:
+    """The cross-kind pods test something: the loose patterns took them for the workload's."""
+    for pod in case.pods(case.name) + list(case.strangers):
+        assert re.fullmatch(case.old, pod), (case.old, pod)

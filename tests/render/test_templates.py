@@ -71,3 +71,24 @@ def test_default_metric_names_are_plain_identifiers(renderer: Renderer) -> None:
     for subgraph in docs:
         for metric in of_type(subgraph.document, "kgx:Metric"):
             assert re.fullmatch(r"[a-z0-9_]+", metric["kgx:metricName"])
+
+
+def test_the_exporters_helpers_are_called_directly_and_the_sandbox_still_stands(
+    tmp_path: Path,
+) -> None:
+    """The helpers skip the sandbox's per-call checks (rendering speed); what a template reaches
+    through them, or calls that are not theirs, is still checked."""
+    renderer = user_renderer(
+        tmp_path, "node.json.j2", '{"a": {{ child_iri(node.iri, "x y") }}, "b": {{ range(2) | list }}}'
+    )
+    assert renderer.node(f.node())[0].document == {
+        "a": renderer.iris.node("worker-1") + "/x%20y",
+        "b": [0, 1],
+    }
+    for text in (
+        '{"a": {{ child_iri.__globals__ }}}',
+        '{"a": {{ dashboard_url.func.__globals__ }}}',
+    ):
+        renderer = user_renderer(tmp_path, "node.json.j2", text)
+        with pytest.raises(RenderError, match="unsafe"):
+            renderer.node(f.node())

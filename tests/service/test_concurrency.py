@@ -11,7 +11,7 @@ import pytest
 
 from kg_exporter.resources import context
 from kg_exporter.service import SubgraphStore
-from kg_exporter.sink import PutOutcome, open_sink
+from kg_exporter.sink import PutOutcome, Sink, open_sink
 from kg_exporter.sink.jsonld import Compactor, document_triples
 from tests.sink.conftest import sink_settings
 from tests.sink.documents import same_graph, workload_document
@@ -25,8 +25,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
+def _patient_sink(url: str) -> Sink:
+    """One attempt per PUT, so any failure shows; a generous timeout, because what is checked is
+    that every write lands whole, not how fast: on a loaded 2-core machine a request can wait
+    seconds behind the 63 others in flight."""
+    return open_sink(sink_settings("subgraph", url, max_attempts=1, timeout_seconds=120))
+
+
 async def test_a_thousand_concurrent_puts_of_distinct_ids_all_land(service: Server) -> None:
-    sink = open_sink(sink_settings("subgraph", service.url, max_attempts=1))
+    sink = _patient_sink(service.url)
     ids = [f"many:workload:pod:default:p{index:04d}" for index in range(1000)]
     document = workload_document("p")
     outcomes = await asyncio.gather(*(sink.put(subgraph_id, document) for subgraph_id in ids))
@@ -36,7 +43,7 @@ async def test_a_thousand_concurrent_puts_of_distinct_ids_all_land(service: Serv
 
 
 async def test_racing_writers_on_one_id_leave_exactly_one_body(service: Server) -> None:
-    sink = open_sink(sink_settings("subgraph", service.url, max_attempts=1))
+    sink = _patient_sink(service.url)
     # Bodies that differ in many triples, so a mix would show.
     bodies = [workload_document("alpha"), workload_document("beta", phase="Pending", replicas=9)]
     for round_ in range(3):
@@ -74,7 +81,7 @@ async def test_racing_writers_through_a_threaded_writer_leave_exactly_one_body(
         app = create_app(store, registry=CollectorRegistry(), write_executor=writers)
         server = TestServer(app, host="127.0.0.1", port=0)
         await server.start_server()
-        sink = open_sink(sink_settings("subgraph", f"http://127.0.0.1:{server.port}"))
+        sink = _patient_sink(f"http://127.0.0.1:{server.port}")
         bodies = [workload_document("alpha"), workload_document("beta", phase="Pending")]
         await asyncio.gather(*(sink.put("t:race", bodies[index % 2]) for index in range(200)))
         stored = await sink.get("t:race")

@@ -34,8 +34,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def announced(argv: Sequence[str], *, log: Path, timeout: float = 20.0) -> Iterator[Server]:
-    """Run ``argv`` until the block ends; it must print ``listening on URL`` on stdout."""
+def announced(argv: Sequence[str], *, log: Path, timeout: float = 90.0) -> Iterator[Server]:
+    """Run ``argv`` until the block ends; it must print ``listening on URL`` on stdout, within
+    ``timeout`` seconds: generous, as it costs nothing when the server is quick (a start takes ~1 s
+    idle, and an import-heavy process on a 2-core machine at load 14 takes many times that)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
     with open(log, "ab") as err:
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, cwd=ROOT, env=env)
@@ -62,7 +64,7 @@ def glaciation_service(*, log: Path) -> contextlib.AbstractContextManager[Server
 
 
 @contextlib.contextmanager
-def oxigraph_server(location: Path, *, log: Path, timeout: float = 20.0) -> Iterator[Server]:
+def oxigraph_server(location: Path, *, log: Path, timeout: float = 60.0) -> Iterator[Server]:
     """``oxigraph serve`` (the pip package's CLI, next to this interpreter or on PATH)."""
     local = Path(sys.executable).parent / "oxigraph"
     binary = str(local) if local.exists() else require_binary("oxigraph", OXIGRAPH_HINT)

@@ -3,6 +3,7 @@ sink, against tiny real servers answering from a script. Sleeps are recorded, ne
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ import pytest
 
 from kg_exporter.errors import SettingsError, SinkError, SinkRejected, SinkUnavailable
 from kg_exporter.sink import PutOutcome, Sink, open_sink
+from kg_exporter.sink.http import make_http_client
 from tests.sink.conftest import sink_settings
 from tests.sink.documents import workload_document
 from tests.sink.scripted import Reply, scripted_server
@@ -157,6 +159,23 @@ async def test_a_slow_server_times_out_and_is_retried() -> None:
             await sink.put(ID, workload_document())
         await sink.aclose()
     assert len(sleeps.delays) == 1
+
+
+async def test_waiting_for_a_free_connection_is_not_a_timeout() -> None:
+    """More requests than connections: the last one waits ~2.1 s for the connection, longer than
+    the 2 s timeout, and still lands (only the wait for the server counts)."""
+    async with scripted_server([Reply(201, delay=0.3)]) as server:
+        settings = sink_settings("subgraph", server.url, max_attempts=1, timeout_seconds=2.0)
+        client = make_http_client(settings, max_connections=1)
+        sink = open_sink(settings, client=client)
+        ids = [f"{ID}-{index}" for index in range(8)]
+        try:
+            outcomes = await asyncio.gather(*(sink.put(id_, workload_document()) for id_ in ids))
+        finally:
+            await sink.aclose()
+            await client.aclose()
+    assert outcomes == [PutOutcome.CREATED] * 8
+    assert len(server.seen) == 8
 
 
 async def test_a_rotated_token_is_sent_and_no_token_is_ever_logged(
