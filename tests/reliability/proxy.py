@@ -33,13 +33,16 @@ def forward_all(_: Seen) -> str | None:
 
 
 class FaultProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, slow_seconds: float = SLOW_SECONDS) -> None:
         self.upstream = upstream.rstrip("/")
+        self.slow_seconds = slow_seconds
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.policy: Policy = forward_all
         self.faults: Counter[str] = Counter()
         self.forwarded: Counter[str] = Counter()
+        #: Faulty requests forwarded all the same ("slow") whose upstream answer came back.
+        self.delivered: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -100,7 +103,7 @@ class FaultProxy:
             await self._release.wait()
             return web.Response(status=503)
         if fault == "slow":
-            await asyncio.sleep(SLOW_SECONDS)
+            await asyncio.sleep(self.slow_seconds)
         assert self._session is not None
         headers = {
             k: v
@@ -114,6 +117,9 @@ class FaultProxy:
             headers=headers,
         ) as upstream:
             data = await upstream.read()
+            if fault is not None:
+                with self._lock:
+                    self.delivered[fault] += 1
             out = {
                 k: v
                 for k, v in upstream.headers.items()
