@@ -223,7 +223,8 @@ class _Service:
         if method == "GET":
             return await self._read(subgraph_id)
         if method == "DELETE":
-            if not await self._write_call(lambda: self.store.delete(subgraph_id)):
+            staged = self.store.has_staged(subgraph_id)
+            if not await self._write_call(lambda: self.store.delete(subgraph_id), large=staged):
                 raise _not_found(subgraph_id)
             return web.Response(status=204)
         raise web.HTTPMethodNotAllowed(method, ["GET", "PUT", "POST", "DELETE"])
@@ -247,12 +248,13 @@ class _Service:
             if not answer.get("ok"):
                 raise refusal(answer)
             count = int(answer["triples"])
-        if create_only or self.writer is not None or count > LARGE_WRITE_TRIPLES:
+        large = count > LARGE_WRITE_TRIPLES or self.store.has_staged(subgraph_id)
+        if create_only or self.writer is not None or large:
             result = await self._write_call(
                 lambda: self.store.put_statements(
                     subgraph_id, statements, create_only=create_only, body_digest=digest
                 ),
-                large=count > LARGE_WRITE_TRIPLES,
+                large=large,
             )
         else:
             result = await self.group.put(Statements(subgraph_id, statements, digest))
@@ -304,10 +306,10 @@ class _Service:
                 # batch, stays free for the next one.
                 parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
-        bodies = [entry.body for _, entry in parse]
-        parsed = self._parse_small(bodies)
+        entries = [entry for _, entry in parse]
+        parsed = self._parse_small(entries)
         if parsed is None:
-            parsed = await parse_bodies(self.parsers, bodies, self.limits)
+            parsed = await parse_bodies(self.parsers, entries, self.limits)
         writes: list[Statements] = []
         written: list[int] = []
         for (index, entry), outcome in zip(parse, parsed, strict=True):
@@ -317,22 +319,20 @@ class _Service:
                 written.append(index)
                 writes.append(Statements(entry.subgraph_id, outcome, entry.digest))
         if writes:
-            # A thread for anything but a small write: a bulk load takes long enough to be felt,
-            # and releases the GIL.
-            statements = sum(write.data.count(b"\n") for write in writes)
-            outcomes = await self._write_call(
-                lambda: self.store.put_many(writes), large=statements > LARGE_WRITE_TRIPLES
-            )
+            # A thread: a bulk load or staging (a synced file) takes long enough to be felt.
+            outcomes = await asyncio.to_thread(self.store.put_many, writes)
             for index, result in zip(written, outcomes, strict=True):
                 results[index].update(_BATCH_RESULTS[result])
         for answered in results:
             self.metrics.wrote(int(answered["status"]), unchanged=bool(answered.get("unchanged")))
         return web.Response(body=results_body(results), content_type="application/json")
 
-    def _parse_small(self, bodies: list[bytes]) -> list[bytes | BadRequest] | None:
-        """The bodies of a batch no bigger in all than one small plain PUT body (a daemon's
-        lone start: two documents), parsed here as that PUT's would be; None for the workers."""
-        if sum(map(len, bodies)) > IN_PROCESS_BYTES:
+    def _parse_small(self, entries: list[Entry]) -> list[bytes | BadRequest] | None:
+        """The JSON-LD documents of a batch no bigger in all than one small plain PUT body (a
+        daemon's lone start: two documents), parsed here as that PUT's would be; None for the
+        workers."""
+        bodies = [entry.body for entry in entries]
+        if sum(map(len, bodies)) > IN_PROCESS_BYTES or any(e.body_format for e in entries):
             return None
         try:
             if not all(in_process(body, self.limits) for body in bodies):
@@ -348,7 +348,11 @@ class _Service:
         return parsed
 
     async def _read(self, subgraph_id: str) -> web.StreamResponse:
-        triples = self.store.get(subgraph_id)
+        if self.store.has_staged(subgraph_id):
+            # Staged subgraphs are loaded first: not on the event loop.
+            triples = await asyncio.to_thread(self.store.get, subgraph_id)
+        else:
+            triples = self.store.get(subgraph_id)
         if triples is None:
             raise _not_found(subgraph_id)
         if len(triples) > LARGE_WRITE_TRIPLES:
@@ -366,7 +370,10 @@ class _Service:
             return self.expanded.document(triples)
 
     async def list_ids(self, request: web.Request) -> web.StreamResponse:
-        return _json(self.store.ids(request.query.get("prefix", "")))
+        prefix = request.query.get("prefix", "")
+        if self.store.has_staged():
+            return _json(await asyncio.to_thread(self.store.ids, prefix))
+        return _json(self.store.ids(prefix))
 
     # -- /sparql -------------------------------------------------------------------------------
 

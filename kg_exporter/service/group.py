@@ -7,14 +7,16 @@ one transaction for the new ones, the bulk loader from ~100 — costs less per s
 
 How (no timer): a write is queued, and the queue is written once the requests ready in the same
 turn of the event loop have queued theirs; writes that arrive while a group is being written go
-together next. So groups grow with the load, and a lone PUT waits for nothing. A group of up to
-:data:`THREAD_STATEMENTS` statements (~40 typical subgraphs) is written on the event loop's thread,
-as one PUT was; a larger one in a thread. Not every group in a thread: pyoxigraph's store calls
-take the GIL back several times each, and a thread doing small writes waits on the busy event
-loop for each (measured: 2,000 small loads took 1.7 s alone and 49 s beside a busy Python thread),
-while the grouping alone is what made single-PUT creates ~1.7x as fast (side by side with the
-previous service, one PUT each, 32 in flight: medians 247 and 139 PUT/s; writing every group in
-a thread measured the same as writing small ones on the loop, within this machine's noise).
+together next. So groups grow with the load, and a lone PUT waits for nothing. A lone write is
+done on the event loop's thread, as one PUT always was (one transaction); a group goes to a
+thread, since :meth:`SubgraphStore.put_many` stages new subgraphs on disk in a synced file, and
+an fsync must not hold the event loop. Measured side by side with the previous service (one PUT
+each, 32 in flight, 3 alternating runs of 2,000 creates): medians 247 and 139 PUT/s. Writing
+every group on the event loop instead measured the same within this machine's noise, but cannot
+be done with staging; a thread for every lone write would cost more: pyoxigraph's store calls
+take the GIL back several times each, and a thread doing small writes one at a time waits on the
+busy event loop for each (measured: 2,000 small loads took 1.7 s alone and 49 s beside a busy
+Python thread).
 
 Each id appears at most once per group (a later write of the same id waits for the next one), and
 each write gets its own result or error, as :meth:`SubgraphStore.put_statements` gives it.
@@ -29,8 +31,6 @@ from kg_exporter.service.store import PutResult, Statements, SubgraphStore
 
 #: Most subgraphs per group: a few bulk loads' worth (the loader is at its best from ~100).
 MAX_GROUP = 256
-#: A group of more statements than this is written in a thread (as a large PUT is, see app.py).
-THREAD_STATEMENTS = 2_000
 
 
 @dataclass
@@ -58,17 +58,19 @@ class GroupWriter:
 
     def _write_waiting(self) -> None:
         group = self._take()
-        size = sum(waiting.statements.data.count(b"\n") for waiting in group)
-        if size > THREAD_STATEMENTS:
+        # A staged id is loaded with everything staged before it is written: not on the loop.
+        if len(group) > 1 or any(self._store.has_staged(w.statements.subgraph_id) for w in group):
             asyncio.get_running_loop().create_task(self._write_group(group))
             return
-        try:
-            results = self._store.put_many([waiting.statements for waiting in group])
-        except Exception as exc:
-            for waiting in group:
+        for waiting in group:
+            statements = waiting.statements
+            try:
+                result = self._store.put_statements(
+                    statements.subgraph_id, statements.data, body_digest=statements.body_digest
+                )
+            except Exception as exc:
                 _settle(waiting, exc)
-        else:
-            for waiting, result in zip(group, results, strict=True):
+            else:
                 _settle(waiting, result)
         self._next()
 
