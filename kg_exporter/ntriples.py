@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
+import pyoxigraph as ox
+
+#: What a JSON-LD document may hold that the reference Metadata Service refuses or reads with
+#: care (kg_exporter.service.validation): such a document is sent as it is, for the service to
+#: judge, never as N-Triples that could say something else.
+_SEND_AS_IS = (b"@annotation", b"@direction", b"@import", b"@propagate", b"\\u")
+
+
+def from_json_ld(body: bytes) -> bytes | None:
+    """The statements of a JSON-LD ``body`` (compact JSON, offline: no context is fetched) as
+    N-Triples, or None when it is better sent as JSON-LD: it holds something in
+    :data:`_SEND_AS_IS`, or no triple, or it is not valid JSON-LD."""
+    if any(keyword in body for keyword in _SEND_AS_IS):
+        return None
+    try:
+        statements = ox.serialize(
+            ox.parse(body, format=ox.RdfFormat.JSON_LD), format=ox.RdfFormat.N_TRIPLES
+        )
+    except (SyntaxError, ValueError):
+        return None
+    return statements or None
+
 
 def in_graph(statements: bytes, graph_iri: str) -> bytes:
     """N-Triples statements (one per line, each ending `` .`` and a newline, as pyoxigraph writes

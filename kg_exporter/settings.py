@@ -314,8 +314,9 @@ class Settings(BaseSettings):
     )
     kinds: tuple[KindEntry, ...] = Field(
         (),
-        description="Workload kinds to add, or to replace bundled ones of the same `kind` (see "
-        "docs/kinds.md). Applied after `kinds_config`.",
+        description="Workload kinds to add, or to replace bundled ones of the same `kind` (or, "
+        "without group, versions and plural, to amend them; see docs/kinds.md). Applied after "
+        "`kinds_config`.",
     )
     kinds_config: Path | None = Field(
         None,

@@ -124,14 +124,21 @@ class ChildRule(_Entry):
 
 
 class KindEntry(_Entry):
+    """A kind. Without ``group``, ``versions`` and ``plural`` it amends the entry of that kind
+    configured before it (bundled, or in the kinds file): each section it gives replaces the fields
+    of that section it sets, each other field it sets replaces that field (see
+    :func:`amend`)."""
+
     kind: str = Field(pattern=_KIND, description="The Kubernetes kind, e.g. RayJob.")
-    group: str = Field(
-        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$", description="API group; '' for core."
+    group: str | None = Field(
+        None,
+        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$",
+        description="API group; '' for core.",
     )
-    versions: tuple[str, ...] = Field(
-        min_length=1, description="Served versions to try, preferred first."
+    versions: tuple[str, ...] | None = Field(
+        None, min_length=1, description="Served versions to try, preferred first."
     )
-    plural: str = Field(pattern=_NAME, description="The resource name, e.g. rayjobs.")
+    plural: str | None = Field(None, pattern=_NAME, description="The resource name, e.g. rayjobs.")
     namespaced: bool = Field(True, description="False for cluster-scoped kinds.")
     class_: str = Field(
         "k8s:Workload",
@@ -143,3 +150,28 @@ class KindEntry(_Entry):
     pods: PodRules = Field(default_factory=PodRules)
     data: DataRules = Field(default_factory=DataRules)
     children: tuple[ChildRule, ...] = ()
+
+    @property
+    def amends(self) -> bool:
+        """Whether it amends a configured kind rather than defining one."""
+        return self.group is None and self.versions is None and self.plural is None
+
+
+#: What a kind needs beyond amending: the fields that say where the API serves it.
+WHERE_SERVED = ("group", "versions", "plural")
+
+
+def amend(base: KindEntry, patch: KindEntry) -> KindEntry:
+    """``base`` with what ``patch`` sets: a section's fields one by one (``pods: {select_by:
+    labels}`` keeps the rest of ``pods``), any other field whole (``children``, ``class``)."""
+    update: dict[str, object] = {}
+    for name in patch.model_fields_set - {"kind"}:
+        value = getattr(patch, name)
+        if isinstance(value, _Entry):
+            section = getattr(base, name)
+            update[name] = section.model_copy(
+                update={f: getattr(value, f) for f in value.model_fields_set}
+            )
+        else:
+            update[name] = value
+    return base.model_copy(update=update)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from kg_exporter.errors import SettingsError
-from kg_exporter.kinds.entry import KindEntry
+from kg_exporter.kinds.entry import WHERE_SERVED, KindEntry, amend
 from kg_exporter.kinds.spec import KindError, KindSpec, compile_entry
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def build_registry(sources: Sequence[tuple[str, Sequence[KindEntry]]]) -> KindRe
             if entry.kind in seen:
                 raise SettingsError(f"{source}: kinds[{i}] ({entry.kind}): duplicate kind")
             seen.add(entry.kind)
-            merged[entry.kind] = (source, i, entry)
+            merged[entry.kind] = (source, i, _merged(entry, merged.get(entry.kind), source, i))
     specs = []
     for source, i, entry in merged.values():
         try:
@@ -133,6 +133,28 @@ def build_registry(sources: Sequence[tuple[str, Sequence[KindEntry]]]) -> KindRe
                     f"{child.kind} is not a configured kind"
                 )
     return KindRegistry(specs)
+
+
+def _merged(
+    entry: KindEntry, earlier: tuple[str, int, KindEntry] | None, source: str, i: int
+) -> KindEntry:
+    """``entry`` as it stands: whole, or amending the ``earlier`` entry of its kind."""
+    where = f"{source}: kinds[{i}] ({entry.kind})"
+    missing = [name for name in WHERE_SERVED if getattr(entry, name) is None]
+    if not missing:
+        return entry
+    if len(missing) < len(WHERE_SERVED):
+        given = " and ".join(n for n in WHERE_SERVED if n not in missing)
+        raise SettingsError(
+            f"{where}: {missing[0]}: required with {given} (give none of {', '.join(WHERE_SERVED)}"
+            f" to amend the configured {entry.kind})"
+        )
+    if earlier is None:
+        raise SettingsError(
+            f"{where}: group: required: {entry.kind} is not a configured kind to amend (an entry "
+            "without group, versions and plural amends one)"
+        )
+    return amend(earlier[2], entry)
 
 
 def registry_for(settings: Settings) -> KindRegistry:

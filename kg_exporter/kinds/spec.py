@@ -115,6 +115,9 @@ def lifecycle_program(rules: Mapping[str, Expression]) -> Expression | None:
 
 def compile_entry(entry: KindEntry) -> KindSpec:
     """Compile ``entry``; :class:`KindError` names the field at fault."""
+    if entry.group is None or entry.versions is None or entry.plural is None:
+        # The registry merges an amending entry into the one it amends before compiling it.
+        raise KindError(entry.kind, "group", "required (with versions and plural)")
     rules: dict[str, Expression] = {}
     for section, names in RULE_FIELDS.items():
         values: Any = getattr(entry, section)

@@ -215,7 +215,8 @@ class _Service:
         if method == "GET":
             return await self._read(subgraph_id)
         if method == "DELETE":
-            if not await self._write_call(lambda: self.store.delete(subgraph_id)):
+            staged = self.store.has_staged(subgraph_id)
+            if not await self._write_call(lambda: self.store.delete(subgraph_id), large=staged):
                 raise _not_found(subgraph_id)
             return web.Response(status=204)
         raise web.HTTPMethodNotAllowed(method, ["GET", "PUT", "POST", "DELETE"])
@@ -243,7 +244,7 @@ class _Service:
             lambda: self.store.put_statements(
                 subgraph_id, statements, create_only=create_only, body_digest=digest
             ),
-            large=count > LARGE_WRITE_TRIPLES,
+            large=count > LARGE_WRITE_TRIPLES or self.store.has_staged(subgraph_id),
         )
         if result is PutResult.CONFLICT:
             raise BadRequest(
@@ -293,7 +294,7 @@ class _Service:
                 # batch, stays free for the next one.
                 parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
-        parsed = await parse_bodies(self.parsers, [entry.body for _, entry in parse], self.limits)
+        parsed = await parse_bodies(self.parsers, [entry for _, entry in parse], self.limits)
         writes: list[Statements] = []
         written: list[int] = []
         for (index, entry), outcome in zip(parse, parsed, strict=True):
@@ -310,7 +311,11 @@ class _Service:
         return web.Response(body=results_body(results), content_type="application/json")
 
     async def _read(self, subgraph_id: str) -> web.StreamResponse:
-        triples = self.store.get(subgraph_id)
+        if self.store.has_staged(subgraph_id):
+            # Staged subgraphs are loaded first: not on the event loop.
+            triples = await asyncio.to_thread(self.store.get, subgraph_id)
+        else:
+            triples = self.store.get(subgraph_id)
         if triples is None:
             raise _not_found(subgraph_id)
         if len(triples) > LARGE_WRITE_TRIPLES:
@@ -328,7 +333,10 @@ class _Service:
             return self.expanded.document(triples)
 
     async def list_ids(self, request: web.Request) -> web.StreamResponse:
-        return _json(self.store.ids(request.query.get("prefix", "")))
+        prefix = request.query.get("prefix", "")
+        if self.store.has_staged():
+            return _json(await asyncio.to_thread(self.store.ids, prefix))
+        return _json(self.store.ids(prefix))
 
     # -- /sparql -------------------------------------------------------------------------------
 

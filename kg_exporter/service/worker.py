@@ -76,31 +76,40 @@ class _Handler:
 
         try:
             if header["op"] == PARSE:
-                return self.parse(payload)
+                return self.parse(payload, header.get("format"))
             if header["op"] == PARSE_MANY:
-                return self.parse_many(payload)
+                return self.parse_many(payload, header.get("format"))
             return self.query(header["snapshot"], payload)
         except BadRequest as exc:
             return {"ok": False, "status": exc.status, **exc.body()}, b""
         except MemoryError:
             return _failed(422, "over the memory limit", "it needs more memory than allowed"), b""
 
-    def parse(self, body: bytes) -> tuple[dict[str, Any], bytes]:
-        from kg_exporter.service.validation import checked_statements
+    def _checked(self, body: bytes, body_format: str | None) -> tuple[bytes, int]:
+        from kg_exporter.service.validation import (
+            N_TRIPLES,
+            checked_ntriples,
+            checked_statements,
+        )
 
-        statements, count = checked_statements(body, self.limits, self.readable)
+        check = checked_ntriples if body_format == N_TRIPLES else checked_statements
+        return check(body, self.limits, self.readable)
+
+    def parse(self, body: bytes, body_format: str | None) -> tuple[dict[str, Any], bytes]:
+        """A JSON-LD body's statements, or with ``body_format`` ``n-triples`` an N-Triples one's."""
+        statements, count = self._checked(body, body_format)
         return {"ok": True, "triples": count}, statements
 
-    def parse_many(self, payload: bytes) -> tuple[dict[str, Any], bytes]:
+    def parse_many(self, payload: bytes, body_format: str | None) -> tuple[dict[str, Any], bytes]:
         """Each body as :meth:`parse` answers it, in order: a result per body in the header
         (with the size of its statements), the statements one after the other as the payload."""
-        from kg_exporter.service.validation import BadRequest, checked_statements
+        from kg_exporter.service.validation import BadRequest
 
         results: list[dict[str, Any]] = []
         parsed: list[bytes] = []
         for body in split_bodies(payload):
             try:
-                statements, count = checked_statements(body, self.limits, self.readable)
+                statements, count = self._checked(body, body_format)
             except BadRequest as exc:
                 results.append({"ok": False, "status": exc.status, **exc.body()})
                 continue

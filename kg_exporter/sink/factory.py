@@ -32,6 +32,7 @@ def open_sink(
     rng: Callable[[], float] = random.random,
     clock: Callable[[], float] = time.time,
     context: Mapping[str, Any] | None = None,
+    ntriples_batches: bool = False,
 ) -> Sink:
     """The sink ``settings`` describe, sending through ``client`` (the process's pooled client;
     one is made from the settings when omitted, and then closed by the sink's ``aclose``).
@@ -40,7 +41,8 @@ def open_sink(
     here, see :func:`~kg_exporter.sink.http.make_http_client`); timeouts, token and retries apply
     either way. ``sleep``, ``rng`` and ``clock`` drive the retry waits (tests pass fakes);
     ``context`` is what read-back documents are compacted with (default: the product's).
-    Raises :class:`~kg_exporter.errors.SettingsError` when the token file or CA bundle is unusable.
+    ``ntriples_batches``: a ``subgraph`` sink's batches carry N-Triples (see
+    :class:`~kg_exporter.sink.subgraph_api.SubgraphApiSink`). Raises :class:`~kg_exporter.errors.SettingsError` when the token file or CA bundle is unusable.
     """
     token = TokenFile(settings.token_file) if settings.token_file is not None else None
     if client is None and settings.kind == "glaciation":
@@ -73,7 +75,7 @@ def open_sink(
         )
     if settings.kind == "glaciation":
         return GlaciationSink(sink_client, url, compactor=compactor)
-    api = SubgraphApiSink(sink_client, url)
+    api = SubgraphApiSink(sink_client, url, ntriples=ntriples_batches)
     if settings.batch_max > 1:
         return BatchingSink(api, max_batch=settings.batch_max)
     return api

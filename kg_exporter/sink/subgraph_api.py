@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from kg_exporter.errors import SinkError, SinkRejected, SinkUnavailable
+from kg_exporter.ntriples import from_json_ld
 from kg_exporter.sink.base import PutOutcome
 from kg_exporter.sink.http import SinkClient, is_retryable, json_body
 from kg_exporter.sink.ids import checked_id, id_path_segment
@@ -18,12 +19,20 @@ NDJSON = "application/x-ndjson"
 #: Header of a 204 answer to a PUT that changed nothing: the subgraph already was the body. The
 #: reference Metadata Service sends it; a service that does not is read as "replaced".
 UNCHANGED_HEADER = "Subgraph-Unchanged"
+#: Largest batch request body :meth:`SubgraphApiSink.put_many` sends (more subgraphs go in
+#: further requests): under the reference service's default body limit, 4 MiB, with room left.
+MAX_REQUEST_BYTES = 3 * 1024 * 1024 + 512 * 1024
 
 
 class SubgraphApiSink:
-    def __init__(self, client: SinkClient, base_url: str) -> None:
+    def __init__(self, client: SinkClient, base_url: str, *, ntriples: bool = False) -> None:
+        """``ntriples``: batches carry each subgraph's statements as N-Triples, converted here
+        (~0.17 ms per typical subgraph), rather than its JSON-LD document, which the service
+        then need not parse (~0.35 ms there): what backfill does, whose rendering runs beside
+        the service's work."""
         self._client = client
         self._base = base_url.rstrip("/")
+        self._ntriples = ntriples
 
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
         response = await self._client.request(
@@ -47,22 +56,47 @@ class SubgraphApiSink:
 
         Raises (for the whole batch) what :meth:`SinkClient.request` raises: SinkUnavailable
         when the service cannot be reached, SinkRejected when it refuses the request itself (a
-        service without batches answers 404, 405 or 415: see :class:`BatchingSink`).
+        service without batches answers 404, 405 or 415: see :class:`BatchingSink`). Subgraphs
+        past :data:`MAX_REQUEST_BYTES` go in a further request, after the first is answered.
         """
         outcomes: builtins.list[PutOutcome | SinkError] = []
         lines: builtins.list[bytes] = []
         sent: builtins.list[int] = []
+        size = 0
         for subgraph_id, document in items:
             try:
                 checked_id(subgraph_id)
             except SinkError as exc:
                 outcomes.append(exc)
                 continue
+            line = self._line(subgraph_id, document)
+            if lines and size + len(line) > MAX_REQUEST_BYTES:
+                await self._post(lines, sent, items, outcomes)
+                lines, sent, size = [], [], 0
             sent.append(len(outcomes))
-            outcomes.append(PutOutcome.CREATED)  # placeholder, replaced from the answer below
-            lines.append(orjson.dumps({"id": subgraph_id, "document": document}))
-        if not lines:
-            return outcomes
+            outcomes.append(PutOutcome.CREATED)  # placeholder, replaced from the answer
+            lines.append(line)
+            size += len(line) + 1
+        if lines:
+            await self._post(lines, sent, items, outcomes)
+        return outcomes
+
+    def _line(self, subgraph_id: str, document: Mapping[str, Any]) -> bytes:
+        if self._ntriples:
+            statements = from_json_ld(encode(document))
+            if statements is not None:
+                return orjson.dumps({"id": subgraph_id, "ntriples": statements.decode()})
+        return orjson.dumps({"id": subgraph_id, "document": document})
+
+    async def _post(
+        self,
+        lines: builtins.list[bytes],
+        sent: builtins.list[int],
+        items: Sequence[tuple[str, Mapping[str, Any]]],
+        outcomes: builtins.list[PutOutcome | SinkError],
+    ) -> None:
+        """POST ``lines``, the subgraphs ``items[i]`` for ``i`` in ``sent``; each one's outcome
+        into ``outcomes[i]``."""
         what = f"POST {len(lines)} subgraphs"
         response = await self._client.request(
             "POST",
@@ -77,7 +111,6 @@ class SubgraphApiSink:
             raise SinkError(f"{what}: the answer is not one result per subgraph")
         for index, result in zip(sent, results, strict=True):
             outcomes[index] = _outcome(result, items[index][0])
-        return outcomes
 
     async def get(self, subgraph_id: str) -> dict[str, Any] | None:
         what = f"GET {subgraph_id}"

@@ -12,14 +12,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kg_exporter.identity import ObjectKey
 from kg_exporter.kinds import extract
 from kg_exporter.kinds.podnames import ALPHABET, HASH_ALPHABET, expand
 from kg_exporter.kinds.registry import build_registry, bundled_entries, bundled_registry
+from kg_exporter.manifests import Manifest, read_manifests
 from kg_exporter.render.batch import Skipped, render_objects
+from kg_exporter.render.facts import Lifecycle
 from kg_exporter.render.podlabels import colliding_keys, ksm_label_name, pod_label_join
 from kg_exporter.render.renderer import Renderer, Subgraph
 from kg_exporter.settings import load_settings
+from kg_exporter.state.lifecycle import Phase
+from kg_exporter.state.projection import decode
+from kg_exporter.state.workloads import WorkloadTable
 from kg_exporter.validate import assert_valid
+from tests.conftest import EXAMPLES
 from tests.kinds.test_hostile import hostile
 from tests.render import fixtures as f
 
@@ -197,3 +204,41 @@ def test_hostile_objects_of_kinds_selecting_by_labels_render_valid_documents(
             assert_valid(result)
         else:
             assert isinstance(result, Skipped)
+
+
+def _daemon_documents(kinds: Any, objects: list[dict[str, Any]], key: Any) -> list[str]:
+    """The PromQL the daemon would write for ``key``: from its table's encoded projections."""
+    table = WorkloadTable(lambda: "2026-11-21T12:00:00Z", kinds)
+    for obj in objects:
+        if obj["kind"] in kinds:  # not the pods the examples show
+            table.apply(obj)
+    record = table.get(key)
+    assert record is not None
+    inherited = [decode(p) for p in table.inherited(key)]
+    lifecycle = Lifecycle(Phase.RUNNING, started_at="2026-11-21T11:00:09Z")
+    renderer = Renderer(load_settings(), kinds=kinds)
+    _, telemetry = renderer.workload_from(decode(record.projection), lifecycle, inherited=inherited)
+    queries = [n["kgx:promql"] for n in telemetry.document["@graph"] if "kgx:promql" in n]
+    assert queries
+    return queries
+
+
+def test_the_daemon_keeps_what_selects_by_labels_in_its_projections() -> None:
+    """Through the daemon's table (encoded projections, children folded in): a MetricSet opted in
+    selects by its own label only, though its JobSet selects by name; an Ensemble, which has no
+    label of its own, selects its members by theirs and keeps its own pods by name."""
+    metricset = [m.obj for m in read_manifests([EXAMPLES / "kinds" / "metricset.yaml"])
+                 if isinstance(m, Manifest)]  # fmt: skip
+    (ms,) = [o for o in metricset if o["kind"] == "MetricSet"]
+    key = ObjectKey("MetricSet", ms["metadata"]["namespace"], ms["metadata"]["name"])
+    for query in _daemon_documents(_opted_in("MetricSet"), metricset, key):
+        selection = query.split("group_left()", 1)[1]
+        assert f'label_metricset_name="{key.name}"' in selection and "pod=~" not in selection
+    ensemble = [m.obj for m in read_manifests([EXAMPLES / "kinds" / "ensemble.yaml"])
+                if isinstance(m, Manifest)]  # fmt: skip
+    (ens,) = [o for o in ensemble if o["kind"] == "Ensemble"]
+    key = ObjectKey("Ensemble", ens["metadata"]["namespace"], ens["metadata"]["name"])
+    for query in _daemon_documents(_opted_in("MiniCluster"), ensemble, key):
+        selection = query.split("group_left()", 1)[1]
+        assert f'label_batch_kubernetes_io_job_name="{key.name}-0"' in selection
+        assert f'pod=~"{key.name}-' in selection  # its own pods and its gRPC Deployment's

@@ -97,3 +97,46 @@ def test_a_bundled_kind_opts_into_label_selection_from_the_settings_file(tmp_pat
         'kube_pod_labels{namespace="shop",label_app_kubernetes_io_name="web"}' in q and "pod=~" not in q
         for q in queries
     )
+
+
+def test_an_entry_without_group_versions_and_plural_amends_a_configured_kind(
+    tmp_path: Path,
+) -> None:
+    """Each section's fields it sets replace those fields; the rest of the entry stays."""
+    bundled = registry_for(load_settings())["Deployment"]
+    amended = registry_for(
+        load_settings(
+            settings_file(
+                tmp_path,
+                [{"kind": "Deployment", "pods": {"select_by": "labels"}, "class": "kgx:Web"}],
+            )
+        )
+    )["Deployment"]
+    assert amended.select_by_labels and amended.class_iri == "kgx:Web"
+    assert (amended.group, amended.versions, amended.plural) == ("apps", ("v1",), "deployments")
+    assert amended.pod_suffix == bundled.pod_suffix  # the rest of `pods` is the bundled one
+    assert amended.rules["pods.labels"].source == "object.spec.selector.matchLabels"
+    assert amended.rules["lifecycle.running"].source == bundled.rules["lifecycle.running"].source
+
+
+def test_a_kinds_file_entry_is_amended_by_the_setting(tmp_path: Path) -> None:
+    kinds_file = tmp_path / "kinds.yaml"
+    kinds_file.write_text(yaml.safe_dump({"kinds": [RAYJOB]}))
+    amend = {"kind": "RayJob", "lifecycle": {"stopped": "false"}}
+    kinds = registry_for(load_settings(overrides={"kinds_config": kinds_file, "kinds": [amend]}))
+    assert set(kinds["RayJob"].rules) >= {"lifecycle.running", "lifecycle.stopped"}
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({"kind": "RayJob", "pods": {"select_by": "labels"}}, r"kinds\[0\] \(RayJob\): group: required: RayJob is not a configured kind to amend"),
+        ({"kind": "Deployment", "group": "apps", "pods": {}}, r"kinds\[0\] \(Deployment\): versions: required with group \(give none of group, versions, plural to amend"),
+        ({"kind": "Deployment", "pods": {"select_by": "labels", "labels": None}}, r"kinds\[0\] \(Deployment\): pods.select_by: selecting pods by labels needs pods.labels"),
+    ],
+)  # fmt: skip
+def test_a_wrong_amendment_is_one_settings_error(
+    tmp_path: Path, entry: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(SettingsError, match=expected):
+        load_settings(settings_file(tmp_path, [entry]))

@@ -92,3 +92,21 @@ def test_the_exporters_helpers_are_called_directly_and_the_sandbox_still_stands(
         renderer = user_renderer(tmp_path, "node.json.j2", text)
         with pytest.raises(RenderError, match="unsafe"):
             renderer.node(f.node())
+
+
+def test_id_refs_writes_the_list_a_loop_would(tmp_path: Path) -> None:
+    renderer = user_renderer(
+        tmp_path,
+        "node.json.j2",
+        '{"a": {{ node.resources | id_refs("resource") }}, "b": {{ [] | id_refs }},'
+        ' "c": {{ ["x\\"y", 1, none] | id_refs }}, "d": {{ ["m"] | id_refs(prefix=node.iri ~ "/") }}}',
+    )
+    assert renderer.node(f.node())[0].document == {
+        "a": [{"@id": r} for r in ("cpu", "memory", "cpu", "memory")],  # capacity, allocatable
+        "b": [],
+        "c": [{"@id": 'x"y'}, {"@id": 1}, {"@id": None}],
+        "d": [{"@id": renderer.iris.node("worker-1") + "/m"}],
+    }
+    renderer = user_renderer(tmp_path, "node.json.j2", '{"a": {{ node.resources | id_refs("nope") }}}')
+    with pytest.raises(RenderError, match="nope"):
+        renderer.node(f.node())

@@ -11,6 +11,7 @@ import httpx
 import orjson
 from aiohttp.test_utils import TestServer
 
+from kg_exporter.ntriples import from_json_ld
 from kg_exporter.service import SubgraphStore, create_app
 from kg_exporter.service.batch import MAX_SUBGRAPHS
 from kg_exporter.service.limits import Limits
@@ -128,11 +129,15 @@ async def test_a_large_batch_is_bulk_loaded_and_then_behaves_as_any_subgraph(
     service.store._store = calls  # type: ignore[assignment]
     results = await post(service, lines(*(entry(i, d) for i, d in documents.items())))
     assert [r["status"] for r in results] == [201] * count
-    assert calls.names == ["bulk_load"]
+    # Staged (acknowledged: in a synced file), counted, and loaded by the first read, in one go.
+    assert calls.names == []
+    assert service.store.has_staged("c1:bulk:000")
     health = await service.client.get("/healthz")
     assert health.json()["subgraphs"] == count
     some = "c1:bulk:042"
     assert same_graph((await service.client.get(f"/subgraph/{some}")).json(), documents[some])
+    assert calls.names == ["bulk_load"]
+    assert not service.store.has_staged()
     asked = await service.client.get(
         "/sparql",
         params={"query": "SELECT (COUNT(DISTINCT ?g) AS ?n) { GRAPH ?g { ?s ?p ?o } }"},
@@ -217,5 +222,85 @@ async def test_hostile_documents_are_refused_alone_under_the_put_limits(tmp_path
             assert results[2]["error"] in TIME_OR_MEMORY
             listed = await c.get("/subgraph")
             assert listed.json() == ["c1:a", "c1:b"]
+    finally:
+        await server.close()
+
+
+def nt_entry(subgraph_id: str, statements: bytes | str) -> dict[str, Any]:
+    text = statements.decode() if isinstance(statements, bytes) else statements
+    return {"id": subgraph_id, "ntriples": text}
+
+
+async def test_n_triples_lines_read_back_as_the_json_ld_a_put_stores(service: Running) -> None:
+    document = workload_document("nt")
+    statements = from_json_ld(orjson.dumps(document))
+    assert statements is not None
+    put = await service.client.put("/subgraph/c1:put", content=orjson.dumps(document), headers=_LD)
+    assert put.status_code == 201
+    results = await post(service, lines(nt_entry("c1:nt", statements)))
+    assert [r["status"] for r in results] == [201]
+    by_put = (await service.client.get("/subgraph/c1:put")).json()
+    by_line = (await service.client.get("/subgraph/c1:nt")).json()
+    assert by_line == by_put
+    again = await post(
+        service, lines(nt_entry("c1:nt", statements), nt_entry("c1:put", statements))
+    )
+    assert [(r["status"], r.get("unchanged")) for r in again] == [(204, True), (204, True)]
+
+
+async def test_hostile_n_triples_lines_are_refused_alone(tmp_path: Path) -> None:
+    # The limits of a body hold for N-Triples, and what JSON-LD cannot say is refused: each such
+    # line alone, with its id and reason, the others written.
+    limits = Limits(max_triples=100)
+    app = create_app(SubgraphStore.open(str(tmp_path / "store")), limits=limits)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    good = from_json_ld(orjson.dumps(workload_document("a")))
+    assert good is not None
+    term = "<<( <urn:a> <urn:b> <urn:c> )>>"
+    deep = term
+    for _ in range(200):
+        deep = f"<<( <urn:a> <urn:b> {deep} )>>"
+    cases = {
+        "c1:syntax": "<urn:a> <urn:b> .\n",
+        "c1:relative": "<a> <urn:b> <urn:c> .\n",
+        "c1:quad": "<urn:a> <urn:b> <urn:c> <urn:g> .\n",
+        "c1:empty": "# nothing\n",
+        "c1:term": f"<urn:a> <urn:b> {term} .\n",
+        "c1:deep": f"<urn:a> <urn:b> {deep} .\n",
+        "c1:direction": '<urn:a> <urn:b> "x"@en--ltr .\n',
+        "c1:many": "".join(f"<urn:a> <urn:b> <urn:c{i}> .\n" for i in range(101)),
+        "c1:unreadable": "<urn:a> <urn:b> <kgx:thing> .\n",
+    }
+    expected = {
+        "c1:syntax": (400, "body is not N-Triples"),
+        "c1:relative": (400, "body is not N-Triples"),
+        "c1:quad": (400, "body is not N-Triples"),
+        "c1:empty": (400, "no triples"),
+        "c1:term": (400, "triple terms not supported"),
+        "c1:deep": (400, "body nested too deeply"),
+        "c1:direction": (400, "@direction not supported"),
+        "c1:many": (413, "too many triples"),
+        "c1:unreadable": (422, "cannot be read back"),
+    }
+    body = lines(
+        nt_entry("c1:a", good),
+        *(nt_entry(i, text) for i, text in cases.items()),
+        {"id": "c1:both", "ntriples": good.decode(), "document": workload_document("b")},
+        {"id": "c1:number", "ntriples": 5},
+        nt_entry("c1:b", from_json_ld(orjson.dumps(workload_document("b"))) or b""),
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=60) as c:
+            response = await c.post("/subgraph", content=body, headers=NDJSON)
+            results = {r["id"]: (r["status"], r.get("error")) for r in response.json()["results"]}
+            assert results == {
+                "c1:a": (201, None),
+                **expected,
+                "c1:both": (400, "line is not a subgraph"),
+                "c1:number": (400, "body is not N-Triples"),
+                "c1:b": (201, None),
+            }
+            assert (await c.get("/subgraph")).json() == ["c1:a", "c1:b"]
     finally:
         await server.close()

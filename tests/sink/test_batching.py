@@ -10,7 +10,7 @@ import json
 import pytest
 
 from kg_exporter.errors import SinkRejected, SinkUnavailable
-from kg_exporter.sink import BatchingSink, PutOutcome, SubgraphApiSink, open_sink
+from kg_exporter.sink import BatchingSink, PutOutcome, SubgraphApiSink, open_sink, subgraph_api
 from tests.sink.conftest import sink_settings
 from tests.sink.documents import same_graph, workload_document
 from tests.sink.scripted import Reply, scripted_server
@@ -95,3 +95,36 @@ def test_batch_sizes_are_checked() -> None:
     inner = SubgraphApiSink.__new__(SubgraphApiSink)
     with pytest.raises(ValueError, match="at least 1"):
         BatchingSink(inner, max_batch=0)
+
+
+async def test_n_triples_batches_split_by_size_and_read_back_as_json_ld(
+    sink_urls: dict[str, str], unique_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What backfill sends: each subgraph's statements as N-Triples, requests cut by size.
+    monkeypatch.setattr(subgraph_api, "MAX_REQUEST_BYTES", 40_000)
+    sink = open_sink(
+        sink_settings("subgraph", sink_urls["subgraph"], batch_max=100), ntriples_batches=True
+    )
+    assert isinstance(sink, BatchingSink)
+    documents = {f"{unique_prefix}t{index}": workload_document(f"t{index}") for index in range(30)}
+    named = {"@id": "urn:g", "@graph": [{"@id": "urn:s", "urn:p": "o"}]}  # sent as JSON-LD
+    items = [*documents.items(), (f"{unique_prefix}named", named)]
+    posted: list[int] = []
+    post = subgraph_api.SubgraphApiSink._post
+
+    async def counted(self: SubgraphApiSink, lines: list[bytes], *args: object) -> None:
+        posted.append(len(lines))
+        assert all(b'"ntriples"' in line for line in lines[:-1] if b"named" not in line)
+        await post(self, lines, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(subgraph_api.SubgraphApiSink, "_post", counted)
+    outcomes = await sink.put_many(items)
+    assert outcomes[:-1] == [PutOutcome.CREATED] * 30
+    assert isinstance(outcomes[-1], SinkRejected) and "named graphs not allowed" in str(
+        outcomes[-1]
+    )
+    assert len(posted) > 1 and sum(posted) == 31
+    for subgraph_id in list(documents)[::7]:
+        assert same_graph(await sink.get(subgraph_id), documents[subgraph_id])
+    assert set(await sink.put_many(list(documents.items())[:3])) == {PutOutcome.UNCHANGED}
+    await sink.aclose()
