@@ -17,6 +17,7 @@ up as items first, so the sandbox's checks cost the common path nothing.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ def _finalize(value: Any) -> str:
         return str.__str__(value)
     if kind is bool or value is None:
         return _LITERALS[value]
+    if kind is int or (kind is float and math.isfinite(value)):
+        # What json.dumps writes for these (repr), without its encoder's set-up per call.
+        return repr(value)
     if isinstance(value, jinja2.Undefined):
         # StrictUndefined raises on str() but not on json.dumps(): make it fail as it should.
         str(value)

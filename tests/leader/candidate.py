@@ -6,7 +6,10 @@ kubernetes_asyncio adapter, doing stand-in work while it leads.
 Runs its work through ``run_while_leading``, as the daemon does. While leading it lists
 Deployments every 50 ms and appends to FILE (one line each, flushed): ``lead T``, ``saw NAME T``
 for each Deployment it had not seen, ``beat T``; at exit ``released CODE T`` (lease given up) or
-``exited CODE T``. SIGTERM while leading: finish the current step, release the lease, exit 0 (the
+``exited CODE T``. Before all that, ``started T`` once imported, and ``observed T`` once it has
+read the Lease for the first time: from then on it polls it, so a test timing a fail-over knows
+the standby was watching the lease (a candidate that starts late counts the lease duration from
+its first look, as it must). SIGTERM while leading: finish the current step, release the lease, exit 0 (the
 daemon drains first); while standing by: stop waiting, exit 0.
 """
 
@@ -22,8 +25,23 @@ from typing import TextIO
 
 from kubernetes_asyncio import client, config
 
-from kg_exporter.leader import ElectionConfig, LeaderElector, run_while_leading
+from kg_exporter.leader import ElectionConfig, LeaderElector, LeaseRecord, run_while_leading
 from kg_exporter.leader.kube import KubeLeaseApi
+
+
+class ObservedLeaseApi(KubeLeaseApi):
+    """Records ``observed`` after the first read of the Lease."""
+
+    def __init__(self, api: client.ApiClient, out: TextIO) -> None:
+        super().__init__(api)
+        self._out: TextIO | None = out
+
+    async def get(self, namespace: str, name: str) -> LeaseRecord | None:
+        lease = await super().get(namespace, name)
+        if self._out is not None:
+            record(self._out, "observed")
+            self._out = None
+        return lease
 
 
 def record(out: TextIO, *words: str) -> None:
@@ -58,7 +76,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
             renew_deadline_seconds=args.renew_deadline,
             retry_period_seconds=args.retry_period,
         ),
-        KubeLeaseApi(api),
+        ObservedLeaseApi(api, out),
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

@@ -64,3 +64,20 @@ def test_iri_segments_round_trip(name: str) -> None:
     segment = iri.rsplit("/", 1)[1]
     assert unquote(segment) == name
     assert segment not in {".", ".."}
+
+
+def test_segments_are_percent_encoded_as_quote_does() -> None:
+    """The ASCII fast path gives quote()'s bytes (ids and IRIs already stored must not change)."""
+    import random
+    from urllib.parse import quote
+
+    from kg_exporter.identity import encode_segment
+
+    alphabet = [chr(i) for i in range(128)] + ["é", "\u2028", "😀"]
+    rng = random.Random(12)
+    values = ["", ".", "..", "...", "app.kubernetes.io/name", "nvidia.com/gpu", "a b%"]
+    values += ["".join(rng.choices(alphabet, k=rng.randint(1, 12))) for _ in range(3000)]
+    for value in values:
+        expected = quote(value, safe="-._~")
+        expected = expected.replace(".", "%2E") if expected in {".", ".."} else expected
+        assert encode_segment(value) == expected, value

@@ -110,3 +110,14 @@ def test_id_refs_writes_the_list_a_loop_would(tmp_path: Path) -> None:
     renderer = user_renderer(tmp_path, "node.json.j2", '{"a": {{ node.resources | id_refs("nope") }}}')
     with pytest.raises(RenderError, match="nope"):
         renderer.node(f.node())
+
+
+@pytest.mark.parametrize(
+    "value", [0, -7, 2**70, 0.1, -0.0, 1 / 3, 5e-324, 1e300, float("nan"), float("inf")]
+)
+def test_numbers_print_as_json_dumps_writes_them(value: float) -> None:
+    import json
+
+    from kg_exporter.render.environment import _finalize
+
+    assert _finalize(value) == json.dumps(value)
