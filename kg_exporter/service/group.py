@@ -45,6 +45,8 @@ class GroupWriter:
         self._max_group = max_group
         self._waiting: list[_Waiting] = []
         self._busy = False
+        #: The group under way in a thread (held: the event loop keeps only weak references).
+        self._writing: asyncio.Task[None] | None = None
 
     async def put(self, statements: Statements) -> PutResult:
         """Make ``statements.subgraph_id`` exactly these statements (see the module docstring)."""
@@ -60,7 +62,7 @@ class GroupWriter:
         group = self._take()
         # A staged id is loaded with everything staged before it is written: not on the loop.
         if len(group) > 1 or any(self._store.has_staged(w.statements.subgraph_id) for w in group):
-            asyncio.get_running_loop().create_task(self._write_group(group))
+            self._writing = asyncio.get_running_loop().create_task(self._write_group(group))
             return
         for waiting in group:
             statements = waiting.statements
