@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--batch",
         type=int,
-        default=200,
+        default=256,
         metavar="N",
         help="with --sink: subgraphs per request to a Metadata Service that takes batches "
         "(POST /subgraph; the reference service does), 1 for one PUT each "

@@ -48,7 +48,7 @@ class BackfillArgs:
     store: Path | None = None
     concurrency: int = 16
     #: Subgraphs per batch request (--sink of kind subgraph only); 1: a PUT each.
-    batch: int = 200
+    batch: int = 256
     dry_run: bool = False
     out: Path | None = None
     prune: bool = False

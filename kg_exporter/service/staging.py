@@ -1,13 +1,14 @@
 """New subgraphs of batches, kept durable in files until enough are bulk-loaded together.
 
-Why: Oxigraph's bulk loader writes each load as a new set of index files, and RocksDB then
-compacts every set into the files before it. Measured creating the 22,002 subgraphs of a
-10,000-workload backfill on disk, 256 per batch (2 cores): loaded a batch at a time, the loads
-took 7 s of CPU and the compactions they caused 14 s; all in one load, 6 s and no compaction.
-A request holds at most a few hundred subgraphs (its body limit), so the service stages the new
-subgraphs of each batch and bulk-loads what is staged once it reaches :data:`STAGE_BYTES` of
-N-Quads (~2,000 typical subgraphs), and whenever a read, or another write to one of them, needs
-them in the store.
+Why: a few new subgraphs written together (the PUTs a group commit gathers, a daemon's small
+batch) are one RocksDB transaction, which costs ~7 index writes per statement (2.5 ms of CPU per
+typical subgraph); Oxigraph's bulk loader writes the same for about half, but each load adds a
+set of index files that RocksDB then compacts into the ones before, so it pays only from
+thousands of statements on. So the service stages the new subgraphs of such small batches and
+bulk-loads what is staged once it reaches :data:`STAGE_BYTES` of N-Quads (~1,000 typical
+subgraphs), and whenever a read, or another write to one of them, needs them in the store.
+A batch big enough to be bulk-loaded alone (a backfill's) is not staged: staging those too saved
+6 % of the store's CPU for a 22,002-subgraph backfill and cost 146 MiB more memory.
 
 Acknowledged means kept all the same: a batch's new subgraphs are written as one file of N-Quads
 (``<store>/staged/<sequence>.nq``), synced, and renamed into place before the answer is sent, so
@@ -32,12 +33,11 @@ log = logging.getLogger(__name__)
 
 #: Directory of staged batches, inside the store's directory.
 DIRECTORY = "staged"
-#: Staged N-Quads from which they are bulk-loaded in the background (~2,000 typical subgraphs),
+#: Staged N-Quads from which they are bulk-loaded in the background (~1,000 typical subgraphs),
 #: and about the most one load takes. The files are streamed to the loader, not read whole, but
-#: the loader holds ~5x what it loads in memory: measured (22,002 subgraphs created 256 per
-#: batch), loads of 8 / 16 / 32 MiB cost 10 / 7 / 4 s of compaction and raised the peak memory
-#: by 81 / 146 / 271 MiB; loads of one batch each, 14 s of compaction.
-STAGE_BYTES = 32 * 1024 * 1024
+#: the loader holds ~5x what it loads in memory (measured: loads of 8 / 16 / 32 MiB raised the
+#: peak by 81 / 146 / 271 MiB).
+STAGE_BYTES = 16 * 1024 * 1024
 _SUFFIX = ".nq"
 _PARTIAL = ".partial"
 
