@@ -1,7 +1,8 @@
 """Daemon figures: event-to-write latency at a steady start rate, a burst of starts, and memory.
 
     python bench/daemon.py latency [--rate 200] [--seconds 10] [--runs 3] [--sink reference|stub]
-    python bench/daemon.py burst   [--count 5000] [--runs 3] [--sink reference|stub] [--batch N]
+    python bench/daemon.py burst   [--count 5000] [--runs 3] [--sink reference|stub|both]
+    (any of them: [--batch N] [--workers N]; default: the product's sink.batch_max, daemon.workers)
     python bench/daemon.py memory  [--count 10000] [--sink stub|reference]
 
 - **latency**: Deployments wait at 0 available replicas; a driver thread sets
@@ -15,7 +16,8 @@
   RSS is read from /proc once its queue is empty.
 
 ``--sink reference`` writes to the reference Metadata Service (through a timing proxy); ``stub``
-acknowledges at once, isolating the daemon. Every run builds a fresh stack; medians of the runs are
+acknowledges at once, isolating the daemon; ``both`` (burst only) alternates the two, run by run,
+and prints the ratio of their medians (the target: reference <= 1.2x stub). Every run builds a fresh stack; medians of the runs are
 printed. These machines have 2 cores shared with other work: the fake API server, the timing
 sink, the Metadata Service and the daemon all compete for them, so figures are noisy.
 """
@@ -36,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.daemon_stack import Stack, queue_empty  # noqa: E402
 from bench.procfs import memory_mib  # noqa: E402
+from kg_exporter.settings import DaemonSettings, SinkSettings  # noqa: E402
 
 WID = "cluster1:workload:deployment:default:{}"
 TID = "cluster1:workload-telemetry:deployment:default:{}"
@@ -85,6 +88,10 @@ def bench_deployment(name: str, *, running: bool = False) -> dict[str, Any]:
     return obj
 
 
+def load_average() -> str:
+    return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -107,7 +114,7 @@ def wait_acked(stack: Stack, names: list[str], timeout: float) -> dict[str, floa
 def latency_run(args: argparse.Namespace) -> tuple[float, float, float, float]:
     count = int(args.rate * args.seconds)
     names = [f"lat-{i:05d}" for i in range(count)]
-    with Stack(args.sink, batch=args.batch, workers=args.workers) as stack:
+    with Stack(args.sink, **settings(args)) as stack:
         for name in names:
             stack.fake.create(bench_deployment(name))  # 0 available: pending, nothing written
         stack.start_daemon()
@@ -139,7 +146,7 @@ def latency_run(args: argparse.Namespace) -> tuple[float, float, float, float]:
 
 def burst_run(args: argparse.Namespace) -> tuple[float, float]:
     names = [f"burst-{i:05d}" for i in range(args.count)]
-    with Stack(args.sink, batch=args.batch, workers=args.workers) as stack:
+    with Stack(args.sink, **settings(args)) as stack:
         for name in names:
             stack.fake.create(bench_deployment(name))
         stack.start_daemon()
@@ -177,7 +184,7 @@ def burst_run(args: argparse.Namespace) -> tuple[float, float]:
 
 def memory_run(args: argparse.Namespace) -> tuple[float, float]:
     names = [f"mem-{i:05d}" for i in range(args.count)]
-    with Stack(args.sink, batch=args.batch, workers=args.workers) as stack:
+    with Stack(args.sink, **settings(args)) as stack:
         for name in names:
             stack.fake.create(bench_deployment(name, running=True))
         started = time.monotonic()
@@ -198,22 +205,29 @@ def memory_run(args: argparse.Namespace) -> tuple[float, float]:
     return current, peak
 
 
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The daemon settings given on the command line; the others keep the product's defaults."""
+    given = {"batch": args.batch, "workers": args.workers}
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", choices=("latency", "burst", "memory"))
-    parser.add_argument("--sink", choices=("reference", "stub"), default="reference")
+    parser.add_argument("--sink", choices=("reference", "stub", "both"), default="reference")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=float, default=200.0, help="latency: starts per second")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency: how long")
     parser.add_argument("--count", type=int, default=0, help="burst/memory: how many workloads")
-    parser.add_argument("--workers", type=int, default=8, help="daemon.workers")
+    parser.add_argument("--workers", type=int, help="daemon.workers (default: the product's)")
     parser.add_argument(
-        "--batch", type=int, default=1, help="the daemon's sink.batch_max (1: a PUT each)"
+        "--batch", type=int, help="sink.batch_max (1: a PUT each; default: the product's)"
     )
     args = parser.parse_args()
     print(
-        f"{args.scenario} against the {args.sink} sink, {args.workers} workers, "
-        f"sink.batch_max {args.batch}",
+        f"{args.scenario} against the {args.sink} sink, daemon.workers "
+        f"{args.workers or DaemonSettings().workers}, sink.batch_max "
+        f"{args.batch or SinkSettings().batch_max}; load average {load_average()}",
         flush=True,
     )
     if args.scenario == "latency":
@@ -225,11 +239,28 @@ def main() -> None:
         )
     elif args.scenario == "burst":
         args.count = args.count or 5000
-        totals = [burst_run(args)[0] for _ in range(args.runs)]
-        print(
-            f"median of {args.runs} runs: {args.count} starts written in "
-            f"{statistics.median(totals):.1f} s (target <= 15 s)"
-        )
+        if args.sink != "both":
+            totals = [burst_run(args)[0] for _ in range(args.runs)]
+            print(
+                f"median of {args.runs} runs: {args.count} starts written in "
+                f"{statistics.median(totals):.1f} s (target <= 15 s)"
+            )
+        else:
+            both: dict[str, list[float]] = {"reference": [], "stub": []}
+            for _ in range(args.runs):
+                for sink in both:
+                    print(f" {sink}:", flush=True)
+                    both[sink].append(
+                        burst_run(argparse.Namespace(**{**vars(args), "sink": sink}))[0]
+                    )
+            reference, stub = (statistics.median(both[sink]) for sink in both)
+            ratios = ", ".join(f"{r / s:.2f}x" for r, s in zip(*both.values(), strict=True))
+            print(
+                f"median of {args.runs} runs: {args.count} starts written in {reference:.1f} s "
+                f"through the reference service, {stub:.1f} s through the stub: "
+                f"{reference / stub:.2f}x (runs: {ratios}; target <= 1.2x); "
+                f"load average {load_average()}"
+            )
     else:
         args.count = args.count or 10_000
         results = [memory_run(args) for _ in range(args.runs)]

@@ -96,11 +96,14 @@ def start_metadata_service(workdir: Path) -> tuple[Proc, str]:
 
 
 def start_daemon(
-    kubeconfig: Path, sink_url: str, workdir: Path, *, batch: int = 1, **daemon: Any
+    kubeconfig: Path, sink_url: str, workdir: Path, *, batch: int | None = None, **daemon: Any
 ) -> tuple[Proc, str]:
     port = free_port()
+    sink: dict[str, Any] = {"url": sink_url}
+    if batch is not None:
+        sink["batch_max"] = batch
     config = {
-        "sink": {"url": sink_url, "batch_max": batch},
+        "sink": sink,
         "daemon": {"listen": f"127.0.0.1:{port}", "log_level": "WARNING", **daemon},
     }
     path = workdir / "daemon.yaml"
@@ -123,8 +126,9 @@ def queue_empty(daemon_url: str) -> bool:
 class Stack:
     """FakeKube + timing sink (+ reference Metadata Service) + daemon, as a context manager."""
 
-    def __init__(self, sink: str, *, batch: int = 1, **daemon: Any) -> None:
-        """``batch``: the daemon's ``sink.batch_max``; ``daemon``: its ``daemon.*`` settings."""
+    def __init__(self, sink: str, *, batch: int | None = None, **daemon: Any) -> None:
+        """``batch``: the daemon's ``sink.batch_max``; ``daemon``: its ``daemon.*`` settings
+        (the product's defaults for what is not given)."""
         self.sink_kind = sink
         self.batch = batch
         self.daemon_settings = daemon

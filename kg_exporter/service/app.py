@@ -50,6 +50,7 @@ from kg_exporter.service.batch import (
     results_body,
 )
 from kg_exporter.service.batch import digest as batch_digest
+from kg_exporter.service.group import GroupWriter
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.metrics import ServiceMetrics
 from kg_exporter.service.nesting import json_too_deep, sparql_too_deep
@@ -57,6 +58,7 @@ from kg_exporter.service.snapshots import DIRECTORY as SNAPSHOTS_DIRECTORY
 from kg_exporter.service.snapshots import Snapshots
 from kg_exporter.service.store import PutResult, Statements, SubgraphStore
 from kg_exporter.service.validation import (
+    IN_PROCESS_BYTES,
     BadRequest,
     check_content_type,
     checked_statements,
@@ -123,6 +125,7 @@ def create_app(
     # On shutdown, before aiohttp waits for requests under way: stopping the workers ends the
     # queries and parses those requests wait on, so SIGTERM is not held up by them.
     app.on_shutdown.append(service.close)
+    app.on_startup.append(service.warm)
     return app
 
 
@@ -146,6 +149,9 @@ class _Service:
         # What cannot be compacted (stored before writes were checked for it) reads back expanded.
         self.expanded = Compactor({})
         self.writer = write_executor
+        #: PUTs under way together are written together (see kg_exporter.service.group).
+        self.group = GroupWriter(store)
+        self.warming: asyncio.Task[None] | None = None
         init = {"context": dict(context), "limits": dataclasses.asdict(limits)}
         self.parsers = WorkerPool(
             PARSE,
@@ -189,9 +195,11 @@ class _Service:
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             response = _error(BadRequest(500, "internal error", "see the service log"))
-        self.metrics.observe(
-            request.method, _route(request), response.status, time.perf_counter() - started
-        )
+        route = _route(request)
+        self.metrics.observe(request.method, route, response.status, time.perf_counter() - started)
+        if route == SUBGRAPH_ROUTE and request.method in ("PUT", "POST"):
+            unchanged = response.headers.get(UNCHANGED_HEADER) == "true"
+            self.metrics.wrote(response.status, unchanged=unchanged)
         return response
 
     @web.middleware
@@ -240,12 +248,16 @@ class _Service:
             if not answer.get("ok"):
                 raise refusal(answer)
             count = int(answer["triples"])
-        result = await self._write_call(
-            lambda: self.store.put_statements(
-                subgraph_id, statements, create_only=create_only, body_digest=digest
-            ),
-            large=count > LARGE_WRITE_TRIPLES or self.store.has_staged(subgraph_id),
-        )
+        large = count > LARGE_WRITE_TRIPLES or self.store.has_staged(subgraph_id)
+        if create_only or self.writer is not None or large:
+            result = await self._write_call(
+                lambda: self.store.put_statements(
+                    subgraph_id, statements, create_only=create_only, body_digest=digest
+                ),
+                large=large,
+            )
+        else:
+            result = await self.group.put(Statements(subgraph_id, statements, digest))
         if result is PutResult.CONFLICT:
             raise BadRequest(
                 409, "subgraph exists", f"{subgraph_id} exists; PUT replaces, POST only creates"
@@ -294,7 +306,10 @@ class _Service:
                 # batch, stays free for the next one.
                 parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
-        parsed = await parse_bodies(self.parsers, [entry for _, entry in parse], self.limits)
+        entries = [entry for _, entry in parse]
+        parsed = self._parse_small(entries)
+        if parsed is None:
+            parsed = await parse_bodies(self.parsers, entries, self.limits)
         writes: list[Statements] = []
         written: list[int] = []
         for (index, entry), outcome in zip(parse, parsed, strict=True):
@@ -304,11 +319,33 @@ class _Service:
                 written.append(index)
                 writes.append(Statements(entry.subgraph_id, outcome, entry.digest))
         if writes:
-            # A thread: a bulk load takes long enough to be felt, and releases the GIL.
+            # A thread: a bulk load or staging (a synced file) takes long enough to be felt.
             outcomes = await asyncio.to_thread(self.store.put_many, writes)
             for index, result in zip(written, outcomes, strict=True):
                 results[index].update(_BATCH_RESULTS[result])
+        for answered in results:
+            self.metrics.wrote(int(answered["status"]), unchanged=bool(answered.get("unchanged")))
         return web.Response(body=results_body(results), content_type="application/json")
+
+    def _parse_small(self, entries: list[Entry]) -> list[bytes | BadRequest] | None:
+        """The JSON-LD documents of a batch no bigger in all than one small plain PUT body (a
+        daemon's lone start: two documents), parsed here as that PUT's would be; None for the
+        workers."""
+        bodies = [entry.body for entry in entries]
+        if sum(map(len, bodies)) > IN_PROCESS_BYTES or any(e.body_format for e in entries):
+            return None
+        try:
+            if not all(in_process(body, self.limits) for body in bodies):
+                return None
+        except BadRequest:
+            return None  # the workers say which one and why
+        parsed: list[bytes | BadRequest] = []
+        for body in bodies:
+            try:
+                parsed.append(checked_statements(body, self.limits, self.compactor)[0])
+            except BadRequest as exc:
+                parsed.append(exc)
+        return parsed
 
     async def _read(self, subgraph_id: str) -> web.StreamResponse:
         if self.store.has_staged(subgraph_id):
@@ -375,9 +412,17 @@ class _Service:
             headers={"Content-Type": CONTENT_TYPE_LATEST},
         )
 
+    async def warm(self, app: web.Application) -> None:
+        # The body workers start beside the first requests rather than during them: a burst
+        # of batches right after a start (a cluster restore) does not wait for them.
+        self.warming = asyncio.create_task(self.parsers.warm())
+
     async def close(self, app: web.Application) -> None:
         # Queries and parses still running are abandoned (their requests get 503/422); the
         # store is flushed after this.
+        if self.warming is not None:
+            self.warming.cancel()
+            await asyncio.gather(self.warming, return_exceptions=True)
         await self.parsers.close()
         await self.queries.close()
         if self.snapshots is not None:

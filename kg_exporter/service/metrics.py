@@ -39,6 +39,13 @@ class ServiceMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
+        self.writes = Counter(
+            "kg_metadata_service_subgraph_writes",
+            "Subgraph writes judged (a PUT or POST of /subgraph/{id}, or one line of a batch), by "
+            "outcome: created, replaced, unchanged, refused.",
+            ["outcome"],
+            registry=registry,
+        )
         self.subgraphs = Gauge(
             "kg_metadata_service_subgraphs",
             "Subgraphs currently stored.",
@@ -49,3 +56,13 @@ class ServiceMetrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
+
+    def wrote(self, status: int, *, unchanged: bool = False) -> None:
+        """One subgraph write answered ``status`` (as its PUT would be)."""
+        if status == 201:
+            outcome = "created"
+        elif status == 204:
+            outcome = "unchanged" if unchanged else "replaced"
+        else:
+            outcome = "refused"
+        self.writes.labels(outcome).inc()

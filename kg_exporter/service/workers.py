@@ -1,7 +1,7 @@
 """Worker processes of the reference Metadata Service, driven from its event loop.
 
 A :class:`WorkerPool` keeps up to ``size`` processes of one role (:mod:`kg_exporter.service.worker`),
-started on first use, and gives each request one of them. What can go wrong in a worker stays
+started on first use (or ahead of it, :meth:`WorkerPool.warm`), and gives each request one of them. What can go wrong in a worker stays
 there:
 
 - it takes longer than the time limit: it is killed (SIGKILL; nothing else can stop native code),
@@ -126,6 +126,23 @@ class WorkerPool:
             raise
         self._idle.put_nowait(worker)
         return answer
+
+    async def warm(self) -> None:
+        """Start the workers not started yet, one slot at a time, so the first requests do not
+        wait for a process to start (an interpreter and pyoxigraph: ~1 s of CPU each on a busy
+        machine, paid by the first burst after a restart otherwise). A worker that fails to
+        start is left for the first request to try again."""
+        for _ in range(self._idle.qsize()):
+            try:
+                slot = self._idle.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if slot is None and not self._closed:
+                try:
+                    slot = await self._start()
+                except Exception as exc:
+                    log.warning("a %s worker did not start ahead of use: %s", self.role, exc)
+            self._idle.put_nowait(slot)
 
     async def close(self) -> None:
         """Stop every worker (killed: a query may be running, and nothing it does needs saving)."""

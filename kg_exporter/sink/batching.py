@@ -9,7 +9,13 @@ How: :meth:`BatchingSink.put` queues its subgraph and waits. A sender task takes
 — up to ``max_batch`` subgraphs — and sends it as soon as a request slot is free, after letting
 the puts of the same event-loop turn join; while every slot is busy, more puts queue up, so
 batches grow with the load and a lone put waits for nothing. Each put gets its own outcome or
-error, as if it had been sent alone; the retries of the whole request are the sink client's.
+error, as if it had been sent alone; the retries of the whole request are the sink client's. A
+subgraph refused in its batch (its own result a 4xx or 5xx) raises for its put alone, without a
+retry here: the caller retries it (the daemon's per-key backoff) while the rest are written.
+
+Puts of one id are sent in the order they were made and never two at once: an id stays out of
+every batch while a request holding it is under way (the reference service applies writes to one
+id one at a time, but two requests in flight could reach it in either order).
 
 A service that does not offer batches (it answers the POST with 404, 405 or 415) is remembered
 as such and every put is then sent on its own.
@@ -56,6 +62,8 @@ class BatchingSink:
         self._waiting: builtins.list[_Waiting] = []
         self._sender: asyncio.Task[None] | None = None
         self._requests: set[asyncio.Task[None]] = set()
+        #: Ids of the batch requests under way (see the module docstring: order per id).
+        self._in_flight: set[str] = set()
         self._batches = True
 
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
@@ -63,8 +71,7 @@ class BatchingSink:
             return await self._inner.put(subgraph_id, document)
         future: asyncio.Future[PutOutcome] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(subgraph_id, document, future))
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.create_task(self._send_waiting())
+        self._wake_sender()
         return await future
 
     async def put_many(
@@ -96,12 +103,18 @@ class BatchingSink:
         return await self._inner.list(prefix)
 
     async def aclose(self) -> None:
-        if self._sender is not None:
-            await self._sender
-        await asyncio.gather(*self._requests, return_exceptions=True)
+        # A request ending can start the sender again (puts it held back): until both are idle.
+        while (self._sender is not None and not self._sender.done()) or self._requests:
+            if self._sender is not None:
+                await self._sender
+            await asyncio.gather(*self._requests, return_exceptions=True)
         await self._inner.aclose()
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _wake_sender(self) -> None:
+        if self._waiting and (self._sender is None or self._sender.done()):
+            self._sender = asyncio.create_task(self._send_waiting())
 
     async def _send_waiting(self) -> None:
         while self._waiting:
@@ -121,12 +134,18 @@ class BatchingSink:
         rest: builtins.list[_Waiting] = []
         for waiting in self._waiting:
             # One id once per request: a later put of the same id waits for the next batch.
-            if len(batch) < self._max_batch and waiting.subgraph_id not in seen:
+            # Nor an id that a request under way holds: it waits for that answer.
+            if (
+                len(batch) < self._max_batch
+                and waiting.subgraph_id not in seen
+                and waiting.subgraph_id not in self._in_flight
+            ):
                 seen.add(waiting.subgraph_id)
                 batch.append(waiting)
             else:
                 rest.append(waiting)
         self._waiting = rest
+        self._in_flight |= seen
         return batch
 
     async def _send(self, batch: builtins.list[_Waiting]) -> None:
@@ -149,7 +168,9 @@ class BatchingSink:
                 else:
                     waiting.future.set_result(outcome)
         finally:
+            self._in_flight.difference_update(waiting.subgraph_id for waiting in batch)
             self._slots.release()
+            self._wake_sender()  # puts held back for an id of this batch can go now
 
     async def _one_by_one(
         self, items: Sequence[tuple[str, Mapping[str, Any]]]

@@ -75,6 +75,9 @@ def open_sink(
         )
     if settings.kind == "glaciation":
         return GlaciationSink(sink_client, url, compactor=compactor)
+    # Only the /subgraph API batches. A Graph Store request replaces one graph; one SPARQL
+    # Update carrying many graphs would be all or nothing, so one bad subgraph would refuse the
+    # rest. The GLACIATION service answers one request at a time, each a snapshot of one graph.
     api = SubgraphApiSink(sink_client, url, ntriples=ntriples_batches)
     if settings.batch_max > 1:
         return BatchingSink(api, max_batch=settings.batch_max)

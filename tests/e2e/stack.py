@@ -143,16 +143,14 @@ class MetadataService(Process):
         status = self.status(subgraph_id)
         return None if status is None else str(status["kgx:phase"])
 
-    def requests(self, method: str = "PUT") -> int:
-        """Requests of ``method`` on /subgraph/{id} the service has answered, any status."""
+    def writes(self) -> int:
+        """Subgraph writes the service has judged, whatever their outcome: one per PUT of a
+        subgraph, and one per subgraph of a batch (``POST /subgraph``), so a test counts writes
+        the same whether the daemon sends them one by one or together."""
         text = httpx.get(f"{self.url}/metrics", timeout=30, verify=self.verify).text
         total = 0.0
         for line in text.splitlines():
-            if (
-                line.startswith("kg_metadata_service_requests_total{")
-                and f'method="{method}"' in line
-                and 'route="/subgraph/{id}"' in line
-            ):
+            if line.startswith("kg_metadata_service_subgraph_writes_total{"):
                 total += float(line.rsplit(" ", 1)[1])
         return int(total)
 

@@ -1,10 +1,18 @@
 """A fault-injecting HTTP proxy in front of the reference Metadata Service (aiohttp, in a thread of
 the test process). :attr:`FaultProxy.policy` decides, per request, what the daemon gets: the real
-answer, a 503, a 400, a 200 with garbage, an answer 2 s late, or no answer at all."""
+answer, a 503, a 400, a 200 with garbage, an answer 2 s late, or no answer at all.
+
+Faults are about subgraph writes, not HTTP requests: a batch (``POST /subgraph``, one subgraph per
+line) is first judged as a request (``Seen("POST", "/subgraph")``), then, if forwarded, each of its
+lines as the ``PUT /subgraph/{id}`` it stands for. A line given ``503``, ``400`` or ``garbage``
+gets that as its own result (the other lines are forwarded and written); ``slow`` or ``hang`` on a
+line delays or holds the whole request. Every fault is counted once per subgraph it hit.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +34,12 @@ class Seen:
 Policy = Callable[[Seen], str | None]
 FAULTS = ("503", "400", "garbage", "slow", "hang")
 SLOW_SECONDS = 2.0
+#: What a line of a batch gets for a fault the proxy answers itself.
+LINE_RESULTS = {
+    "503": {"status": 503, "error": "injected"},
+    "400": {"status": 400, "error": "injected: rejected for good"},
+    "garbage": {"status": "garbage"},
+}
 
 
 def forward_all(_: Seen) -> str | None:
@@ -82,14 +96,52 @@ class FaultProxy:
         if self._session is not None:
             await self._session.close()
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        fault = self.policy(Seen(request.method, request.path))
+    def _judge(self, seen: Seen) -> str | None:
+        fault = self.policy(seen)
         with self._lock:
             if fault is None:
-                self.forwarded[request.method] += 1
+                self.forwarded[seen.method] += 1
             else:
                 self.faults[fault] += 1
+        return fault
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        fault = self._judge(Seen(request.method, request.path))
         body = await request.read()
+        if fault is None and request.method == "POST" and request.path == "/subgraph":
+            return await self._batch(request, body)
+        return await self._answer(request, body, fault)
+
+    async def _batch(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        """Each line of a batch judged as the PUT of its subgraph (see the module docstring)."""
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        injected: dict[int, dict[str, object]] = {}
+        forwarded: list[bytes] = []
+        delay: str | None = None
+        for index, line in enumerate(lines):
+            subgraph_id = str(json.loads(line).get("id"))
+            fault = self._judge(Seen("PUT", f"/subgraph/{subgraph_id}"))
+            if fault in LINE_RESULTS:
+                injected[index] = {"id": subgraph_id, **LINE_RESULTS[str(fault)]}
+                continue
+            if fault is not None:
+                delay = fault
+            forwarded.append(line)
+        if not injected:
+            return await self._answer(request, body, delay)
+        results: list[object] = []
+        if forwarded:
+            answer = await self._answer(request, b"\n".join(forwarded) + b"\n", delay)
+            if answer.status != 200:
+                return answer  # the request as a whole was refused: as it would have been
+            assert isinstance(answer, web.Response) and isinstance(answer.body, bytes)
+            results = list(json.loads(answer.body)["results"])
+        merged = [injected[i] if i in injected else results.pop(0) for i in range(len(lines))]
+        return web.json_response({"results": merged})
+
+    async def _answer(
+        self, request: web.Request, body: bytes, fault: str | None
+    ) -> web.StreamResponse:
         if fault == "503":
             return web.json_response({"error": "injected"}, status=503)
         if fault == "400":

@@ -1,4 +1,6 @@
-"""Many writers at once: every distinct id lands, and writers racing on one id never leave a mix."""
+"""Many writers at once: every distinct id lands, and writers racing on one id never leave a mix.
+The sinks send one PUT each (``batch_max=1``): batching would keep a client's writes to one id in
+order, and the race must happen at the service."""
 
 from __future__ import annotations
 
@@ -29,7 +31,9 @@ def _patient_sink(url: str) -> Sink:
     """One attempt per PUT, so any failure shows; a generous timeout, because what is checked is
     that every write lands whole, not how fast: on a loaded 2-core machine a request can wait
     seconds behind the 63 others in flight."""
-    return open_sink(sink_settings("subgraph", url, max_attempts=1, timeout_seconds=120))
+    return open_sink(
+        sink_settings("subgraph", url, max_attempts=1, timeout_seconds=120, batch_max=1)
+    )
 
 
 async def test_a_thousand_concurrent_puts_of_distinct_ids_all_land(service: Server) -> None:

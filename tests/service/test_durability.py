@@ -1,4 +1,5 @@
-"""Acknowledged means kept: a SIGKILL right after the last 2xx loses nothing (subprocess service)."""
+"""Acknowledged means kept: a SIGKILL right after the last 2xx loses nothing (subprocess service).
+One PUT per subgraph here (``batch_max=1``); test_batch_durability.py kills it during batches."""
 
 from __future__ import annotations
 
@@ -35,14 +36,14 @@ async def test_sigkill_after_acknowledged_puts_loses_nothing(tmp_path: Path) -> 
         for subgraph_id in ids()[::2]
     }
     with reference_service(store, log=log) as server:
-        sink = open_sink(sink_settings("subgraph", server.url))
+        sink = open_sink(sink_settings("subgraph", server.url, batch_max=1))
         assert set(await put_all(sink, created)) == {PutOutcome.CREATED}
         assert set(await put_all(sink, replaced)) == {PutOutcome.REPLACED}
         await sink.aclose()
         server.kill()  # right after the last acknowledgement: no flush, no shutdown code
 
     with reference_service(store, log=log) as server:
-        sink = open_sink(sink_settings("subgraph", server.url))
+        sink = open_sink(sink_settings("subgraph", server.url, batch_max=1))
         assert await sink.list("c1:") == ids()
         for subgraph_id in ids()[:40]:
             expected = replaced.get(subgraph_id, created[subgraph_id])
@@ -53,11 +54,11 @@ async def test_sigkill_after_acknowledged_puts_loses_nothing(tmp_path: Path) -> 
 async def test_a_graceful_restart_keeps_everything_too(tmp_path: Path) -> None:
     store, log = tmp_path / "store", tmp_path / "service.log"
     with reference_service(store, log=log) as server:
-        sink = open_sink(sink_settings("subgraph", server.url))
+        sink = open_sink(sink_settings("subgraph", server.url, batch_max=1))
         await sink.put("c1:node:n1", workload_document("n1"))
         await sink.aclose()
     with reference_service(store, log=log) as server:
-        sink = open_sink(sink_settings("subgraph", server.url))
+        sink = open_sink(sink_settings("subgraph", server.url, batch_max=1))
         assert same_graph(await sink.get("c1:node:n1"), workload_document("n1"))
         # Unknown to the new process's memory: the replace reads the old graph from disk.
         assert await sink.put("c1:node:n1", workload_document("n2")) is PutOutcome.REPLACED

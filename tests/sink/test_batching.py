@@ -5,9 +5,13 @@ batch endpoint gets PUTs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from kg_exporter.errors import SinkRejected, SinkUnavailable
 from kg_exporter.sink import BatchingSink, PutOutcome, SubgraphApiSink, open_sink, subgraph_api
@@ -95,6 +99,67 @@ def test_batch_sizes_are_checked() -> None:
     inner = SubgraphApiSink.__new__(SubgraphApiSink)
     with pytest.raises(ValueError, match="at least 1"):
         BatchingSink(inner, max_batch=0)
+
+
+@contextlib.asynccontextmanager
+async def batch_server() -> AsyncIterator[tuple[str, list[list[str]], list[str]]]:
+    """A batch endpoint that answers 201 per line and records each request's ids, and any id
+    that arrived while a request holding it was still unanswered. The first request is held
+    until a second one arrives (at most 2 s), so writes sent side by side overlap for sure."""
+    requests: list[list[str]] = []
+    overlaps: list[str] = []
+    unanswered: set[str] = set()
+    second = asyncio.Event()
+
+    async def handle(request: web.Request) -> web.Response:
+        ids = [json.loads(line)["id"] for line in (await request.read()).splitlines()]
+        requests.append(ids)
+        overlaps.extend(i for i in ids if i in unanswered)
+        unanswered.update(ids)
+        if len(requests) == 1:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(second.wait(), 2.0)
+        else:
+            second.set()
+        unanswered.difference_update(ids)
+        return web.json_response({"results": [{"id": i, "status": 201} for i in ids]})
+
+    app = web.Application()
+    app.router.add_post("/subgraph", handle)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}", requests, overlaps
+    finally:
+        await server.close()
+
+
+async def test_a_lone_put_goes_out_at_once_alone_and_one_turns_puts_together() -> None:
+    async with batch_server() as (url, requests, _):
+        sink = open_sink(sink_settings("subgraph", url, batch_max=10))
+        assert await sink.put("c1:alone", workload_document("alone")) is PutOutcome.CREATED
+        # Both subgraphs of one key are put in one event-loop turn: one request.
+        pair = await asyncio.gather(
+            sink.put("c1:w", workload_document("w")), sink.put("c1:t", workload_document("t"))
+        )
+        assert pair == [PutOutcome.CREATED] * 2
+        assert requests == [["c1:alone"], ["c1:w", "c1:t"]]
+        await sink.aclose()
+
+
+async def test_puts_of_one_id_go_out_in_order_never_two_at_once() -> None:
+    async with batch_server() as (url, requests, overlaps):
+        sink = open_sink(sink_settings("subgraph", url, batch_max=10))
+        first = asyncio.create_task(sink.put("c1:x", workload_document("first")))
+        await asyncio.sleep(0.05)  # its request is under way (held by the server)
+        later = await asyncio.gather(
+            sink.put("c1:x", workload_document("second")), sink.put("c1:y", workload_document("y"))
+        )
+        assert await first is PutOutcome.CREATED and later == [PutOutcome.CREATED] * 2
+        # y went out beside the first request; x's second write only once the first was answered.
+        assert requests == [["c1:x"], ["c1:y"], ["c1:x"]], requests
+        assert overlaps == []
+        await sink.aclose()
 
 
 async def test_n_triples_batches_split_by_size_and_read_back_as_json_ld(

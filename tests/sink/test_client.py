@@ -45,6 +45,7 @@ def make_sink(
     **settings: Any,
 ) -> Sink:
     defaults: dict[str, Any] = {
+        "batch_max": 1,  # the PUT path; tests/sink/test_batching.py covers batches
         "max_attempts": 6,
         "backoff_initial_seconds": 0.2,
         "backoff_max_seconds": 30.0,
@@ -165,7 +166,9 @@ async def test_waiting_for_a_free_connection_is_not_a_timeout() -> None:
     """More requests than connections: the last one waits ~2.1 s for the connection, longer than
     the 2 s timeout, and still lands (only the wait for the server counts)."""
     async with scripted_server([Reply(201, delay=0.3)]) as server:
-        settings = sink_settings("subgraph", server.url, max_attempts=1, timeout_seconds=2.0)
+        settings = sink_settings(
+            "subgraph", server.url, max_attempts=1, timeout_seconds=2.0, batch_max=1
+        )
         client = make_http_client(settings, max_connections=1)
         sink = open_sink(settings, client=client)
         ids = [f"{ID}-{index}" for index in range(8)]
