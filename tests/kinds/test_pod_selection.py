@@ -223,21 +223,24 @@ def _daemon_documents(kinds: Any, objects: list[dict[str, Any]], key: Any) -> li
     return queries
 
 
+def _example(file: str, kind: str) -> tuple[list[dict[str, Any]], ObjectKey]:
+    """The objects of ``examples/kinds/<file>``, and the key of its one object of ``kind``."""
+    objects = [
+        m.obj for m in read_manifests([EXAMPLES / "kinds" / file]) if isinstance(m, Manifest)
+    ]
+    (obj,) = [o for o in objects if o["kind"] == kind]
+    return objects, ObjectKey(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+
 def test_the_daemon_keeps_what_selects_by_labels_in_its_projections() -> None:
     """Through the daemon's table (encoded projections, children folded in): a MetricSet opted in
     selects by its own label only, though its JobSet selects by name; an Ensemble, which has no
     label of its own, selects its members by theirs and keeps its own pods by name."""
-    metricset = [m.obj for m in read_manifests([EXAMPLES / "kinds" / "metricset.yaml"])
-                 if isinstance(m, Manifest)]  # fmt: skip
-    (ms,) = [o for o in metricset if o["kind"] == "MetricSet"]
-    key = ObjectKey("MetricSet", ms["metadata"]["namespace"], ms["metadata"]["name"])
+    metricset, key = _example("metricset.yaml", "MetricSet")
     for query in _daemon_documents(_opted_in("MetricSet"), metricset, key):
         selection = query.split("group_left()", 1)[1]
         assert f'label_metricset_name="{key.name}"' in selection and "pod=~" not in selection
-    ensemble = [m.obj for m in read_manifests([EXAMPLES / "kinds" / "ensemble.yaml"])
-                if isinstance(m, Manifest)]  # fmt: skip
-    (ens,) = [o for o in ensemble if o["kind"] == "Ensemble"]
-    key = ObjectKey("Ensemble", ens["metadata"]["namespace"], ens["metadata"]["name"])
+    ensemble, key = _example("ensemble.yaml", "Ensemble")
     for query in _daemon_documents(_opted_in("MiniCluster"), ensemble, key):
         selection = query.split("group_left()", 1)[1]
         assert f'label_batch_kubernetes_io_job_name="{key.name}-0"' in selection
