@@ -297,8 +297,10 @@ class SubgraphStore:
 
     def _load_quads(self, quads: bytes) -> None:
         # Lenient: the statements were written by pyoxigraph from parsed terms, so checking their
-        # IRIs again would only cost time.
-        if quads.count(b"\n") >= BULK_MIN_STATEMENTS:
+        # IRIs again would only cost time. In memory, the bulk loader only costs more: measured
+        # on daemon-sized batches of typical subgraphs (30-128 each), 230-250 us of CPU per
+        # subgraph against 140 us for one transaction.
+        if self.path is not None and quads.count(b"\n") >= BULK_MIN_STATEMENTS:
             # Bypasses the memory tables (and so the flusher): the files go straight to disk.
             self._store.bulk_load(quads, format=ox.RdfFormat.N_QUADS, lenient=True)
         else:
