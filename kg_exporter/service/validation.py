@@ -286,6 +286,10 @@ def _may_need_checking(body: bytes, limits: Limits) -> bool:
     term limit (each term is a key): the common case, which skips a JSON parse and a walk."""
     if b"\\u" in body or any(keyword in body for keyword in _SUSPECT):
         return True
+    if body.count(b'"') <= 2 * limits.max_context_terms:
+        # A key takes two quotes: so few cannot make more keys than the limit. Counting quotes
+        # costs a twentieth of finding keys (1 against 26-34 us on rendered subgraphs).
+        return False
     return len(_KEY.findall(body)) > limits.max_context_terms
 
 
