@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from kg_exporter.errors import SinkError
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
 from kg_exporter.sink.base import PutOutcome
-from kg_exporter.sink.http import SinkClient, json_body
+from kg_exporter.sink.http import SinkClient, json_body, normalized_url
 from kg_exporter.sink.ids import checked_id
 from kg_exporter.sink.jsonld import Compactor
 from kg_exporter.sink.sparql import bindings, string_literal
@@ -46,8 +46,8 @@ class GraphStoreSink:
         compactor: Compactor,
     ) -> None:
         self._client = client
-        self._store = store_url
-        self._query = query_url or sibling_query_url(store_url)
+        self._store = normalized_url(store_url)
+        self._query = normalized_url(query_url or sibling_query_url(store_url))
         self._compactor = compactor
 
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
