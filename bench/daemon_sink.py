@@ -8,7 +8,8 @@ subgraph PUT was acknowledged: with ``--upstream`` it forwards every request to 
 Service there and records the moment the service's 2xx answer came back (the forwarding hop costs
 well under a millisecond); without, it answers PUTs itself (201/204), GETs with 404 and lists with
 ``[]`` — a stub that isolates the daemon. ``GET /_bench/acks`` returns ``{id: time}``,
-``GET /_bench/stats`` ``{"puts": n, "acked": n}``.
+``GET /_bench/stats`` ``{"puts": n, "acked": n}``. A Graph Store PUT (``?graph=<iri>``, to
+``oxigraph serve`` upstream) is recorded under the subgraph id its graph IRI names.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 
 import aiohttp
 from aiohttp import web
+
+from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX
 
 _FORWARDED = {"content-type", "accept", "authorization"}
 _FORWARDED_BACK = {"content-type", "retry-after"}
@@ -51,6 +54,8 @@ class TimingSink:
         if request.method == "POST" and request.path == "/subgraph":
             return await self.batch(request, body)
         subgraph_id = request.path.removeprefix("/subgraph/")
+        if "graph" in request.query:  # a Graph Store request (``oxigraph serve`` upstream)
+            subgraph_id = request.query["graph"].removeprefix(SUBGRAPH_GRAPH_PREFIX)
         if self.session is None:
             if request.method == "PUT":
                 status = 204 if subgraph_id in self.acked else 201

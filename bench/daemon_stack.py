@@ -1,6 +1,7 @@
 """The processes of the daemon benchmarks: FakeKube (in process), and as subprocesses the timing
-sink (bench/daemon_sink.py), the reference Metadata Service behind it (``reference`` mode) and
-``kg-exporter run``. Every process is stopped.
+sink (bench/daemon_sink.py), the reference Metadata Service behind it (``reference`` mode) or
+``oxigraph serve`` in memory (``graph-store`` mode: the store's own HTTP server, the daemon's
+``graph-store`` sink, one PUT per subgraph) and ``kg-exporter run``. Every process is stopped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fakekube import FakeKube  # noqa: E402
-from tests.support.processes import free_port, http_ok, wait_until  # noqa: E402
+from tests.sink.servers import OXIGRAPH_HINT  # noqa: E402
+from tests.support.processes import free_port, http_ok, require_binary, wait_until  # noqa: E402
 
 
 class TimingSink:
@@ -95,11 +97,28 @@ def start_metadata_service(workdir: Path) -> tuple[Proc, str]:
     return Proc(argv, workdir / "metadata-service.log", url + "/healthz"), url
 
 
+def start_oxigraph(workdir: Path) -> tuple[Proc, str]:
+    """``oxigraph serve`` with an in-memory store, as the reference service runs in the benches."""
+    local = Path(sys.executable).parent / "oxigraph"
+    binary = str(local) if local.exists() else require_binary("oxigraph", OXIGRAPH_HINT)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return Proc(
+        [binary, "serve", "--bind", f"127.0.0.1:{port}"], workdir / "oxigraph.log", url
+    ), url
+
+
 def start_daemon(
-    kubeconfig: Path, sink_url: str, workdir: Path, *, batch: int | None = None, **daemon: Any
+    kubeconfig: Path,
+    sink_url: str,
+    workdir: Path,
+    *,
+    batch: int | None = None,
+    kind: str = "subgraph",
+    **daemon: Any,
 ) -> tuple[Proc, str]:
     port = free_port()
-    sink: dict[str, Any] = {"url": sink_url}
+    sink: dict[str, Any] = {"url": sink_url, "kind": kind}
     if batch is not None:
         sink["batch_max"] = batch
     config = {
@@ -147,16 +166,20 @@ class Stack:
         upstream = None
         if self.sink_kind == "reference":
             self.service, upstream = start_metadata_service(self.workdir)
+        elif self.sink_kind == "graph-store":
+            self.service, upstream = start_oxigraph(self.workdir)
         self.timing = TimingSink(self.workdir, upstream)
         return self
 
     def start_daemon(self) -> None:
         assert self.timing is not None
+        graph_store = self.sink_kind == "graph-store"
         self.daemon, self.daemon_url = start_daemon(
             self.fake.kubeconfig_path,
-            self.timing.url,
+            self.timing.url + ("/store" if graph_store else ""),
             self.workdir,
             batch=self.batch,
+            kind="graph-store" if graph_store else "subgraph",
             **self.daemon_settings,
         )
 

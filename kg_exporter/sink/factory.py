@@ -18,10 +18,11 @@ from kg_exporter.sink.batching import BatchingSink
 from kg_exporter.sink.glaciation import GlaciationSink
 from kg_exporter.sink.glaciation_api import KEEPALIVE_SECONDS
 from kg_exporter.sink.graph_store import GraphStoreSink
-from kg_exporter.sink.http import SinkClient, Sleep, make_http_client
+from kg_exporter.sink.http import SinkClient, Sleep, make_wire
 from kg_exporter.sink.jsonld import Compactor
 from kg_exporter.sink.subgraph_api import SubgraphApiSink
 from kg_exporter.sink.token import TokenFile
+from kg_exporter.sink.wire import HttpxWire, Wire
 
 
 def open_sink(
@@ -34,30 +35,34 @@ def open_sink(
     context: Mapping[str, Any] | None = None,
     ntriples_batches: bool = False,
 ) -> Sink:
-    """The sink ``settings`` describe, sending through ``client`` (the process's pooled client;
-    one is made from the settings when omitted, and then closed by the sink's ``aclose``).
+    """The sink ``settings`` describe, sending through ``client`` (a caller's pooled client, left
+    open by the sink's ``aclose``). Without one, the sink has connections of its own (aiohttp's
+    client directly, the leanest per request: see :mod:`kg_exporter.sink.wire`), closed by its
+    ``aclose``.
 
-    An injected client is used as it is for TLS (``ca_bundle`` is applied only to a client made
-    here, see :func:`~kg_exporter.sink.http.make_http_client`); timeouts, token and retries apply
+    An injected client is used as it is for TLS (``ca_bundle`` is applied only to connections made
+    here, see :func:`~kg_exporter.sink.http.make_wire`); timeouts, token and retries apply
     either way. ``sleep``, ``rng`` and ``clock`` drive the retry waits (tests pass fakes);
     ``context`` is what read-back documents are compacted with (default: the product's).
     ``ntriples_batches``: a ``subgraph`` sink's batches carry N-Triples (see
     :class:`~kg_exporter.sink.subgraph_api.SubgraphApiSink`). Raises :class:`~kg_exporter.errors.SettingsError` when the token file or CA bundle is unusable.
     """
     token = TokenFile(settings.token_file) if settings.token_file is not None else None
-    if client is None and settings.kind == "glaciation":
+    wire: Wire
+    if client is not None:
+        wire = HttpxWire(client)
+    elif settings.kind == "glaciation":
         # Its uvicorn closes idle connections after 5 s: never reuse one that long (see
-        # make_http_client); it answers one request at a time, so few connections are needed.
-        client = make_http_client(settings, max_connections=4, keepalive_seconds=KEEPALIVE_SECONDS)
-        owns = True
+        # make_wire); it answers one request at a time, so few connections are needed.
+        wire = make_wire(settings, max_connections=4, keepalive_seconds=KEEPALIVE_SECONDS)
     else:
-        owns = client is None
+        wire = make_wire(settings)
     sink_client = SinkClient(
-        client if client is not None else make_http_client(settings),
+        wire,
         backoff=Backoff.from_settings(settings),
         timeout_seconds=settings.timeout_seconds,
         token=token,
-        owns_client=owns,
+        owns_client=client is None,
         sleep=sleep,
         rng=rng,
         clock=clock,

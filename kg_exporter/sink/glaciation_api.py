@@ -23,7 +23,7 @@ from typing import Any
 
 from kg_exporter.settings import SinkSettings
 from kg_exporter.sink.backoff import Backoff
-from kg_exporter.sink.http import SinkClient, json_body, make_http_client
+from kg_exporter.sink.http import SinkClient, json_body, make_wire, normalized_url
 from kg_exporter.sink.sparql import bindings, term
 
 _GRAPH_IN_ANSWER = re.compile(r"into graph <([^<>]*)>")
@@ -36,7 +36,7 @@ KEEPALIVE_SECONDS = 2.0
 class GlaciationApi:
     def __init__(self, client: SinkClient, base_url: str) -> None:
         self.client = client
-        self.graph_url = base_url.rstrip("/") + "/api/v0/graph"
+        self.graph_url = normalized_url(base_url).rstrip("/") + "/api/v0/graph"
 
     async def patch(
         self, body: Mapping[str, Any], *, what: str, on_retry: Callable[[], None] | None = None
@@ -97,7 +97,7 @@ def open_glaciation_api(
     with two connections: the service answers one request at a time anyway. Idle connections are
     kept 2 s, under uvicorn's 5 s, so a PATCH never races the server closing its connection."""
     client = SinkClient(
-        make_http_client(settings, max_connections=2, keepalive_seconds=KEEPALIVE_SECONDS),
+        make_wire(settings, max_connections=2, keepalive_seconds=KEEPALIVE_SECONDS),
         backoff=Backoff.from_settings(settings),
         timeout_seconds=settings.timeout_seconds,
         owns_client=True,

@@ -8,7 +8,8 @@ retried with capped, full-jittered exponential backoff (or after the server's ``
     PUT cluster1:workload:deployment:default:web failed: 503; will retry in 0.8 s (attempt 2/6)
 
 The bearer token is read from its file per request (a stat; re-read when it changed) and never
-logged.
+logged. Requests go out through a :class:`~kg_exporter.sink.wire.Wire`: aiohttp's client directly
+for the client :func:`make_wire` makes, or a caller's ``httpx.AsyncClient``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -28,7 +30,8 @@ from kg_exporter.errors import SettingsError, SinkError, SinkRejected, SinkUnava
 from kg_exporter.settings import SinkSettings
 from kg_exporter.sink.backoff import Backoff, parse_retry_after
 from kg_exporter.sink.token import TokenFile
-from kg_exporter.sink.transport import AiohttpTransport
+from kg_exporter.sink.transport import AiohttpTransport, AiohttpWire
+from kg_exporter.sink.wire import Answer, HttpxWire, Wire
 
 log = logging.getLogger("kg_exporter.sink")
 
@@ -41,6 +44,21 @@ def is_retryable(status: int) -> bool:
     return status >= 500 or status in (408, 429)
 
 
+def make_wire(
+    settings: SinkSettings, *, max_connections: int = 64, keepalive_seconds: float = 15.0
+) -> AiohttpWire:
+    """The pooled connections of one sink: the settings' CA bundle, aiohttp's client (see
+    :mod:`kg_exporter.sink.transport`). ``keepalive_seconds`` (aiohttp's default 15): how long an
+    idle connection is reused; below the server's own idle timeout, no request goes out on a
+    connection the server is closing (a "Server disconnected" that a non-idempotent PATCH cannot
+    simply repeat)."""
+    return AiohttpWire(
+        ssl_context=ssl_context(settings),
+        max_connections=max_connections,
+        keepalive_seconds=keepalive_seconds,
+    )
+
+
 def make_http_client(
     settings: SinkSettings,
     *,
@@ -48,16 +66,14 @@ def make_http_client(
     transport: httpx.AsyncBaseTransport | None = None,
     keepalive_seconds: float = 15.0,
 ) -> httpx.AsyncClient:
-    """The pooled client for one process: the settings' timeout and CA bundle, aiohttp underneath
-    (see :mod:`kg_exporter.sink.transport`). ``keepalive_seconds`` (aiohttp's default 15): how
-    long an idle connection is reused; below the server's own idle timeout, no request goes out on
-    a connection the server is closing (a "Server disconnected" that a non-idempotent PATCH cannot
-    simply repeat)."""
+    """An ``httpx.AsyncClient`` with the settings' timeout and CA bundle and aiohttp underneath,
+    for callers who share one client between sinks and other requests (``open_sink(client=...)``);
+    ``max_connections`` and ``keepalive_seconds`` as for :func:`make_wire`."""
     if transport is None:
         transport = AiohttpTransport(
-            ssl_context=ssl_context(settings),
-            max_connections=max_connections,
-            keepalive_seconds=keepalive_seconds,
+            make_wire(
+                settings, max_connections=max_connections, keepalive_seconds=keepalive_seconds
+            )
         )
     return httpx.AsyncClient(transport=transport, timeout=settings.timeout_seconds)
 
@@ -79,7 +95,7 @@ class SinkClient:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: Wire | httpx.AsyncClient,
         *,
         backoff: Backoff,
         timeout_seconds: float,
@@ -89,12 +105,14 @@ class SinkClient:
         rng: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._client = client
+        """``client``: the wire requests go through, or an ``httpx.AsyncClient`` to send them with
+        (closed by :meth:`aclose` only when ``owns_client``)."""
+        self._wire: Wire = HttpxWire(client) if isinstance(client, httpx.AsyncClient) else client
+        self._owns = owns_client
         self._backoff = backoff
         # Per request, so an injected client still honours sink.timeout_seconds.
-        self._timeout = httpx.Timeout(timeout_seconds)
+        self._timeout = timeout_seconds
         self._token = token
-        self._owns_client = owns_client
         self._sleep = sleep
         self._rng = rng
         self._clock = clock
@@ -110,25 +128,27 @@ class SinkClient:
         headers: Mapping[str, str] | None = None,
         allow: Collection[int] = (),
         on_retry: Callable[[], None] | None = None,
-    ) -> httpx.Response:
-        """The first response with a 2xx status or one in ``allow``.
+    ) -> Answer:
+        """The first answer with a 2xx status or one in ``allow``.
 
-        ``what`` names the request in logs and errors ("PUT <id>"). Raises
+        ``url`` is complete and percent-encoded (see :func:`normalized_url`); ``params`` are
+        appended as its query. ``what`` names the request in logs and errors ("PUT <id>"). Raises
         :class:`SinkRejected` or :class:`SinkUnavailable` as the module docstring says.
         ``on_retry`` is called before each further attempt: a caller whose request is not
         idempotent (a PATCH that appends) learns that an earlier attempt may have landed.
         """
         attempts = self._backoff.max_attempts
+        if params:
+            url = with_query(url, params)
         for attempt in range(1, attempts + 1):
             retry_after: float | None = None
             try:
-                response = await self._client.request(
+                response = await self._wire.send(
                     method,
                     url,
-                    params=params,
                     content=content,
                     headers=self._headers(headers),
-                    timeout=self._timeout,
+                    timeout_seconds=self._timeout,
                 )
             except httpx.TransportError as exc:
                 reason = _describe(exc)
@@ -165,17 +185,30 @@ class SinkClient:
         raise AssertionError("unreachable: the loop returns or raises")
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        if self._owns:
+            await self._wire.aclose()
 
-    def _headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+    def _headers(self, headers: Mapping[str, str] | None) -> Mapping[str, str]:
+        if self._token is None:
+            return headers or {}
         merged = dict(headers or {})
-        if self._token is not None:
-            merged["Authorization"] = f"Bearer {self._token.current()}"
+        merged["Authorization"] = f"Bearer {self._token.current()}"
         return merged
 
 
-def server_message(response: httpx.Response) -> str:
+def normalized_url(url: str) -> str:
+    """``url`` percent-encoded as httpx would send it (spaces, non-ASCII), so a path or query
+    built onto it is sent exactly so by either wire."""
+    return str(httpx.URL(url))
+
+
+def with_query(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` as (more of) its query, each value percent-encoded in full."""
+    query = urlencode(params, quote_via=quote, safe="")
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def server_message(response: Answer) -> str:
     """What the server said about a failure, short: the ``error``/``detail`` of a JSON body (ours,
     FastAPI's), else the start of the text."""
     text = response.text.strip()
@@ -191,7 +224,7 @@ def server_message(response: httpx.Response) -> str:
     return text if len(text) <= _MESSAGE_LIMIT else text[:_MESSAGE_LIMIT] + "..."
 
 
-def json_body(response: httpx.Response, what: str) -> Any:
+def json_body(response: Answer, what: str) -> Any:
     """The JSON of a successful response, or :class:`SinkError` when it is something else (a
     proxy's HTML page, a truncated body): a clear error instead of a crash deep in a caller."""
     try:

@@ -11,7 +11,7 @@ import orjson
 from kg_exporter.errors import SinkError, SinkRejected, SinkUnavailable
 from kg_exporter.ntriples import from_json_ld
 from kg_exporter.sink.base import PutOutcome
-from kg_exporter.sink.http import SinkClient, is_retryable, json_body
+from kg_exporter.sink.http import SinkClient, is_retryable, json_body, normalized_url
 from kg_exporter.sink.ids import checked_id, id_path_segment
 
 JSON_LD = "application/ld+json"
@@ -31,7 +31,7 @@ class SubgraphApiSink:
         then need not parse (~0.35 ms there): what backfill does, whose rendering runs beside
         the service's work."""
         self._client = client
-        self._base = base_url.rstrip("/")
+        self._base = normalized_url(base_url).rstrip("/")
         self._ntriples = ntriples
 
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kg_exporter.service import PutResult, SubgraphStore
+from kg_exporter.service.store import IN_MEMORY, Statements, n_triples
 from kg_exporter.service.validation import BadRequest, parse_document, subgraph_id_from_segment
 from kg_exporter.sink.jsonld import document_triples
 from tests.sink.documents import workload_document
@@ -289,3 +290,19 @@ def test_the_body_cache_is_bounded_by_bytes_not_only_by_count() -> None:
     huge = os.urandom(3 * 1024 * 1024)
     recent.put("c1:huge", b"h", huge)  # over a sixteenth of the budget: not kept at all
     assert recent.digest("c1:huge") is None
+
+
+def test_a_batch_that_fails_in_memory_leaves_none_of_its_new_subgraphs() -> None:
+    # In memory each new subgraph is its own transaction; all or none still holds for the batch.
+    store = SubgraphStore.open(IN_MEMORY)
+    good = n_triples([ox.Triple(ox.NamedNode("urn:a"), ox.NamedNode("urn:b"), ox.Literal("x"))])
+    batch = [
+        Statements("c1:first", good),
+        Statements("c1:broken", b"<urn:a> <urn:b> .\n"),
+        Statements("c1:last", good),
+    ]
+    with pytest.raises(SyntaxError):
+        store.put_many(batch)
+    assert store.ids() == [] and store.count() == 0
+    assert store.put_many([batch[0], batch[2]]) == [PutResult.CREATED] * 2
+    assert store.ids() == ["c1:first", "c1:last"] and store.count() == 2

@@ -18,7 +18,10 @@ import pytest
 
 from kg_exporter.errors import SettingsError, SinkError, SinkRejected, SinkUnavailable
 from kg_exporter.sink import PutOutcome, Sink, open_sink
-from kg_exporter.sink.http import make_http_client
+from kg_exporter.sink.backoff import Backoff
+from kg_exporter.sink.http import SinkClient, make_http_client, make_wire
+from kg_exporter.sink.subgraph_api import SubgraphApiSink
+from kg_exporter.sink.wire import HttpxWire
 from tests.sink.conftest import sink_settings
 from tests.sink.documents import workload_document
 from tests.sink.scripted import Reply, scripted_server
@@ -162,21 +165,26 @@ async def test_a_slow_server_times_out_and_is_retried() -> None:
     assert len(sleeps.delays) == 1
 
 
-async def test_waiting_for_a_free_connection_is_not_a_timeout() -> None:
+@pytest.mark.parametrize("injected", [False, True], ids=["own-wire", "httpx-client"])
+async def test_waiting_for_a_free_connection_is_not_a_timeout(injected: bool) -> None:
     """More requests than connections: the last one waits ~2.1 s for the connection, longer than
-    the 2 s timeout, and still lands (only the wait for the server counts)."""
+    the 2 s timeout, and still lands (only the wait for the server counts), through the sinks'
+    own aiohttp wire and through an httpx client made by make_http_client."""
     async with scripted_server([Reply(201, delay=0.3)]) as server:
         settings = sink_settings(
             "subgraph", server.url, max_attempts=1, timeout_seconds=2.0, batch_max=1
         )
-        client = make_http_client(settings, max_connections=1)
-        sink = open_sink(settings, client=client)
+        client = make_http_client(settings, max_connections=1) if injected else None
+        wire = HttpxWire(client) if client is not None else make_wire(settings, max_connections=1)
+        sink = SubgraphApiSink(
+            SinkClient(wire, backoff=Backoff.from_settings(settings), timeout_seconds=2.0),
+            server.url,
+        )
         ids = [f"{ID}-{index}" for index in range(8)]
         try:
             outcomes = await asyncio.gather(*(sink.put(id_, workload_document()) for id_ in ids))
         finally:
-            await sink.aclose()
-            await client.aclose()
+            await wire.aclose()
     assert outcomes == [PutOutcome.CREATED] * 8
     assert len(server.seen) == 8
 
