@@ -108,6 +108,10 @@ def raw_loads(location: str, pieces: list[bytes]) -> tuple[float, float]:
     return cpu, wall
 
 
+def _ratio(cpu: float, floor: float) -> str:
+    return f"{cpu / floor:.2f}x oxigraph load's" if floor > 0 else "oxigraph load took no time"
+
+
 def _cut(quads: bytes, size: int) -> list[bytes]:
     """``quads`` in pieces of about ``size`` bytes, each ending with a whole line."""
     pieces, start = [], 0
@@ -214,8 +218,8 @@ def main() -> None:
         cpu = statistics.median(r[0] for r in runs)
         wall = statistics.median(r[1] for r in runs)
         print(
-            f"create all, {label:<{width}}: median {cpu:5.1f} s CPU ({cpu / floor:.2f}x "
-            f"oxigraph load's), {wall:5.1f} s wall ({cpu / len(documents) * 1e6:,.0f} us CPU "
+            f"create all, {label:<{width}}: median {cpu:5.1f} s CPU ({_ratio(cpu, floor)} "
+            f"), {wall:5.1f} s wall ({cpu / len(documents) * 1e6:,.0f} us CPU "
             "per subgraph); runs (CPU/wall): " + ", ".join(f"{c:.1f}/{w:.1f}" for c, w in runs)
         )
     load = os.getloadavg()[0]
