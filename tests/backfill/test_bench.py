@@ -26,4 +26,6 @@ def test_a_baseline_checkout_is_timed_beside_in_each_run() -> None:
     assert lines[1].startswith("run 1: ") and "(main " in lines[1] and "workers " in lines[1]
     baseline = [line for line in lines if line.startswith(f"  baseline {root}: ")]
     assert len(baseline) == 1 and "(68 written, 0 unchanged, 0 failed" in baseline[0]
-    assert any(line.startswith(f"baseline {root}: backfill / oxigraph load, median") for line in lines)
+    assert any(
+        line.startswith(f"baseline {root}: backfill / oxigraph load, median") for line in lines
+    )
