@@ -11,6 +11,11 @@ it times the store's own floor: ``kg-exporter render --format nquads`` of the sa
 each run, the ratios and their medians.
 
     python bench/backfill.py [--workloads 10000] [--nodes 1000] [--runs 3] [--memory] [--formats]
+                             [--baseline DIR]
+
+``--baseline DIR`` (another checkout, e.g. ``/work/main``) also times, in each run right after
+this tree's backfill, the same backfill with that tree's code (client and service), beside the
+same ``oxigraph load``: a change measured side by side, in one sitting.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from procfs import memory_mib, tree_cpu_seconds
+from procfs import cpu_by_thread, cpu_seconds, memory_mib, tree_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Backfill through the reference service over `oxigraph load` of the same quads (issue #14).
@@ -120,8 +125,8 @@ def generate(directory: Path, workloads: int, nodes: int, per_file: int = 100) -
 class Service:
     """The reference service in a subprocess, until ``stop``."""
 
-    def __init__(self, store: str, log: Path) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+    def __init__(self, store: str, log: Path, root: Path = ROOT) -> None:
+        env = dict(os.environ, PYTHONPATH=str(root))
         argv = [sys.executable, "-m", "kg_exporter.service", "--store", store]
         with open(log, "ab") as err:
             self.process = subprocess.Popen(
@@ -161,18 +166,24 @@ class Timing:
     #: Peak resident memory of the backfill process and of the service (its life so far), MiB.
     backfill_rss_mib: float = float("nan")
     service_rss_mib: float = float("nan")
+    #: The service's CPU seconds by who spent them: "main" (the event loop), "rocksdb" (its
+    #: flushes and compactions), "other" (the threads that load, parse and write), "workers".
+    service_split: dict[str, float] | None = None
 
 
-def timed_backfill(command: list[str], service: Service) -> Timing:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    service_before = tree_cpu_seconds(service.process.pid)
+def timed_backfill(command: list[str], service: Service, root: Path = ROOT) -> Timing:
+    env = dict(os.environ, PYTHONPATH=str(root))
+    pid = service.process.pid
+    service_before = tree_cpu_seconds(pid)
+    split_before = {**cpu_by_thread(pid), "workers": service_before - cpu_seconds(pid)}
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
-        service_cpu = tree_cpu_seconds(service.process.pid) - service_before
+        service_cpu = tree_cpu_seconds(pid) - service_before
+        split = {**cpu_by_thread(pid), "workers": tree_cpu_seconds(pid) - cpu_seconds(pid)}
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
@@ -185,7 +196,8 @@ def timed_backfill(command: list[str], service: Service) -> Timing:
         service_cpu,
         summary,
         backfill_rss_mib=usage.ru_maxrss / 1024,  # KiB on Linux
-        service_rss_mib=memory_mib(service.process.pid)[1],
+        service_rss_mib=memory_mib(pid)[1],
+        service_split={name: split[name] - split_before[name] for name in split},
     )
 
 
@@ -245,20 +257,42 @@ def peers_run(manifests: Path, workdir: Path, *, formats: bool) -> Peers:
 
 
 def one_run(
-    manifests: Path, workdir: Path, *, memory: bool, concurrency: int, again: bool, batch: int
+    manifests: Path,
+    workdir: Path,
+    *,
+    memory: bool,
+    concurrency: int,
+    again: bool,
+    batch: int,
+    root: Path = ROOT,
 ) -> list[Timing]:
     store = ":memory:" if memory else str(workdir / "store")
-    service = Service(store, workdir / "service.log")
+    service = Service(store, workdir / "service.log", root)
     command = [sys.executable, "-m", "kg_exporter.cli", "backfill", "--manifests", str(manifests)]
     command += ["--sink", service.url, "--concurrency", str(concurrency), "--batch", str(batch)]
     try:
-        timings = [timed_backfill(command, service)]
+        timings = [timed_backfill(command, service, root)]
         if again:
-            timings.append(timed_backfill(command, service))
+            timings.append(timed_backfill(command, service, root))
     finally:
         service.stop()
     shutil.rmtree(workdir / "store", ignore_errors=True)
     return timings
+
+
+def _cpu(timing: Timing) -> float:
+    return timing.backfill_cpu + timing.service_cpu
+
+
+def _described(timing: Timing) -> str:
+    split = ""
+    if timing.service_split is not None:
+        split = " (" + ", ".join(f"{k} {v:.1f}" for k, v in timing.service_split.items()) + ")"
+    return (
+        f"{timing.wall:.1f} s wall; CPU: backfill {timing.backfill_cpu:.1f} s, service "
+        f"{timing.service_cpu:.1f} s{split}; peak RSS: backfill {timing.backfill_rss_mib:.0f} "
+        f"MiB, service {timing.service_rss_mib:.0f} MiB ({timing.summary})"
+    )
 
 
 def main() -> None:
@@ -270,6 +304,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256, help="backfill --batch")
     parser.add_argument("--memory", action="store_true", help="service store in memory")
     parser.add_argument("--again", action="store_true", help="also time a second, idempotent run")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout whose code is also timed in each run, right after this one's",
+    )
     parser.add_argument(
         "--formats",
         action="store_true",
@@ -291,6 +330,7 @@ def main() -> None:
         )
         firsts: list[Timing] = []
         peers: list[Peers] = []
+        baselines: list[Timing] = []
         for run in range(args.runs):
             workdir = Path(tmp) / f"run-{run}"
             workdir.mkdir()
@@ -306,17 +346,27 @@ def main() -> None:
             firsts.append(timings[0])
             peers.append(peer)
             for label, timing in zip(("run", "  again"), timings, strict=False):
-                print(
-                    f"{label} {run + 1}: {timing.wall:.1f} s wall; CPU: backfill "
-                    f"{timing.backfill_cpu:.1f} s, service {timing.service_cpu:.1f} s; peak RSS: "
-                    f"backfill {timing.backfill_rss_mib:.0f} MiB, service "
-                    f"{timing.service_rss_mib:.0f} MiB ({timing.summary})"
-                )
+                print(f"{label} {run + 1}: {_described(timing)}")
             load = peer.oxigraph_load
             print(
                 f"  oxigraph load: {load[0]:.1f} s wall, {load[1]:.1f} s CPU; backfill / load: "
                 f"{timings[0].wall / load[0]:.2f}x"
             )
+            if args.baseline is not None:
+                baseline = one_run(
+                    manifests,
+                    workdir,
+                    memory=args.memory,
+                    concurrency=args.concurrency,
+                    again=False,
+                    batch=args.batch,
+                    root=args.baseline.resolve(),
+                )[0]
+                baselines.append(baseline)
+                print(
+                    f"  baseline {args.baseline}: {_described(baseline)}; baseline / load: "
+                    f"{baseline.wall / load[0]:.2f}x"
+                )
             if args.formats:
                 print(
                     "  render: "
@@ -334,6 +384,19 @@ def main() -> None:
         )
         load_median = statistics.median(p.oxigraph_load[0] for p in peers)
         verdict = "meets" if ratio <= TARGET_RATIO else "misses"
+        if baselines:
+            before = statistics.median(
+                t.wall / p.oxigraph_load[0] for t, p in zip(baselines, peers, strict=True)
+            )
+            side = statistics.median(
+                t.wall / b.wall for t, b in zip(firsts, baselines, strict=True)
+            )
+            print(
+                f"baseline {args.baseline}: backfill / oxigraph load, median {before:.2f}x; "
+                f"this tree / baseline, median of the runs' ratios: {side:.2f}x wall, CPU "
+                f"{statistics.median(_cpu(t) for t in firsts):.1f} s against "
+                f"{statistics.median(_cpu(t) for t in baselines):.1f} s (medians)"
+            )
         print(
             f"median: {median:.1f} s ({subgraphs / median:,.0f} subgraphs/s); oxigraph load "
             f"{load_median:.1f} s; backfill / oxigraph load, median of the runs' ratios: "

@@ -16,7 +16,11 @@ client code (``open_sink``), documents and machine for all. Prints the ratios to
 PUTs per second, and the median CPU time one PUT costs the client and the server (Linux: read from
 /proc), which other load on a shared machine disturbs far less than the rate.
 
-    python bench/sink.py [--runs 5] [--count 2000] [--concurrency 32] [--batch 256]
+``--httpx`` adds, against the reference service, one PUT each through a caller's
+``httpx.AsyncClient`` (``open_sink(client=make_http_client(...))``, httpx on aiohttp) beside the
+sinks' own connections (aiohttp directly): what the client's CPU per PUT was before that change.
+
+    python bench/sink.py [--runs 5] [--count 2000] [--concurrency 32] [--batch 256] [--httpx]
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.procfs import tree_cpu_seconds  # noqa: E402
 from kg_exporter.settings import SinkSettings  # noqa: E402
-from kg_exporter.sink import Sink, open_sink  # noqa: E402
+from kg_exporter.sink import Sink, make_http_client, open_sink  # noqa: E402
 from tests.sink.servers import Server, oxigraph_server, reference_service  # noqa: E402
 
 PHASES = ("create", "replace", "unchanged")
@@ -109,11 +113,13 @@ async def one_run(
     documents: list[dict[str, Any]],
     concurrency: int,
     batch: int = 1,
+    httpx_client: bool = False,
 ) -> dict[str, Measured]:
     settings = SinkSettings.model_validate(
         {"kind": kind, "url": url, "max_attempts": 1, "batch_max": batch}
     )
-    sink = open_sink(settings)
+    client = make_http_client(settings) if httpx_client else None
+    sink = open_sink(settings, client=client)
     ids = [f"bench:run{run}:workload:{index}" for index in range(len(documents))]
     changed = [revised(document, run) for document in documents]
     measured = {
@@ -122,6 +128,8 @@ async def one_run(
         "unchanged": await put_all(sink, ids, changed, concurrency, server_pid),
     }
     await sink.aclose()
+    if client is not None:
+        await client.aclose()
     return measured
 
 
@@ -133,15 +141,16 @@ def bench(
     documents: list[dict[str, Any]],
     *,
     batch: int = 1,
+    httpx_client: bool = False,
 ) -> dict[str, float]:
     """Runs the phases; prints them and returns each phase's median rate."""
     pid = server.process.pid
     # With batches, enough PUTs in flight to fill two requests, as backfill does.
     concurrency = max(args.concurrency, 2 * batch) if batch > 1 else args.concurrency
     warm_up = documents[: args.count // 4]
-    asyncio.run(one_run(kind, url, pid, -1, warm_up, concurrency, batch))
+    asyncio.run(one_run(kind, url, pid, -1, warm_up, concurrency, batch, httpx_client))
     runs = [
-        asyncio.run(one_run(kind, url, pid, run, documents, concurrency, batch))
+        asyncio.run(one_run(kind, url, pid, run, documents, concurrency, batch, httpx_client))
         for run in range(args.runs)
     ]
     medians = {}
@@ -167,6 +176,11 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, default=256, help="sink.batch_max of the batched reference runs"
     )
+    parser.add_argument(
+        "--httpx",
+        action="store_true",
+        help="also one PUT each through an httpx.AsyncClient (the reference service)",
+    )
     args = parser.parse_args()
     documents = workload_documents(args.count)
     sizes = [len(str(d)) for d in documents]
@@ -180,6 +194,9 @@ def main() -> None:
             print(f"reference Metadata Service (/subgraph API, on-disk Oxigraph) at {server.url}")
             print(f" one PUT each ({args.concurrency} in flight):")
             single = bench("subgraph", server, server.url, args, documents)
+            if args.httpx:
+                print(f" one PUT each through an httpx.AsyncClient ({args.concurrency} in flight):")
+                bench("subgraph", server, server.url, args, documents, httpx_client=True)
             print(f" batched (sink.batch_max {args.batch}, POST /subgraph):")
             batched = bench("subgraph", server, server.url, args, documents, batch=args.batch)
         with oxigraph_server(work / "oxigraph", log=work / "oxigraph.log") as server:

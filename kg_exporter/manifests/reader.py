@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from kg_exporter.errors import ManifestError
+from kg_exporter.manifests.construct import document
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -97,7 +98,7 @@ def _read_yaml(text: str, source: str) -> Iterator[Manifest | ManifestError]:
                     return
                 node = loader.get_node()
                 line = node.start_mark.line + 1 if node is not None else 1
-                data = loader.construct_document(node) if node is not None else None
+                data = document(loader, node) if node is not None else None
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 where = f"{source}:{mark.line + 1}" if mark is not None else source
