@@ -29,7 +29,7 @@ from kg_exporter.sink.http import SinkClient, json_body, normalized_url, with_qu
 from kg_exporter.sink.ids import checked_id
 from kg_exporter.sink.jsonld import Compactor
 from kg_exporter.sink.sparql import bindings, string_literal
-from kg_exporter.sink.subgraph_api import JSON_LD, encode
+from kg_exporter.sink.subgraph_api import JSON_LD, MAX_REQUEST_BYTES, encode
 
 N_TRIPLES = "application/n-triples"
 SPARQL_UPDATE = "application/sparql-update"
@@ -78,8 +78,10 @@ class GraphStoreSink:
     ) -> builtins.list[PutOutcome | SinkError]:
         """PUT each ``(id, document)`` (ids distinct); the outcome or error of each, in order.
 
-        The subgraphs go in one SPARQL Update (:func:`replace_graphs`), after one query that
-        tells which graphs exist already (CREATED or REPLACED, as the PUT's 201 or 204 would).
+        The subgraphs go in one SPARQL Update (:func:`replace_graphs`; more than
+        :data:`MAX_REQUEST_BYTES` of statements in further ones, each after the one before is
+        answered), after one query that tells which graphs exist already (CREATED or REPLACED,
+        as the PUT's 201 or 204 would).
         A subgraph whose statements cannot go in it verbatim (see :func:`update_statements`)
         gets its own PUT, as does a lone subgraph (one request instead of two). Raises for the
         request as a whole what :meth:`SinkClient.request` raises: ``SinkRejected`` when the
@@ -88,6 +90,7 @@ class GraphStoreSink:
         outcomes: builtins.list[PutOutcome | SinkError] = []
         batched: dict[str, tuple[int, bytes]] = {}  # graph IRI: (index in items, statements)
         alone: builtins.list[int] = []
+        size = 0
         for index, (subgraph_id, document) in enumerate(items):
             outcomes.append(PutOutcome.REPLACED)  # placeholder, replaced below
             try:
@@ -98,22 +101,16 @@ class GraphStoreSink:
             statements = update_statements(_without_graph_name(document))
             if statements is None:
                 alone.append(index)
-            else:
-                batched[subgraph_graph_iri(subgraph_id)] = (index, statements)
+                continue
+            if batched and size + len(statements) > MAX_REQUEST_BYTES:
+                await self._replace(batched, outcomes)
+                batched, size = {}, 0
+            batched[subgraph_graph_iri(subgraph_id)] = (index, statements)
+            size += len(statements)
         if len(batched) == 1:
             alone += [index for index, _ in batched.values()]
-            batched.clear()
-        if batched:
-            existing = await self._existing(builtins.list(batched))
-            await self._client.request(
-                "POST",
-                self._update,
-                what=f"UPDATE {len(batched)} subgraphs",
-                content=replace_graphs({graph: nt for graph, (_, nt) in batched.items()}),
-                headers={"Content-Type": SPARQL_UPDATE},
-            )
-            for graph, (index, _) in batched.items():
-                outcomes[index] = PutOutcome.REPLACED if graph in existing else PutOutcome.CREATED
+        elif batched:
+            await self._replace(batched, outcomes)
 
         async def put_alone(index: int) -> None:
             try:
@@ -123,6 +120,23 @@ class GraphStoreSink:
 
         await asyncio.gather(*(put_alone(index) for index in alone))
         return outcomes
+
+    async def _replace(
+        self,
+        batched: dict[str, tuple[int, bytes]],
+        outcomes: builtins.list[PutOutcome | SinkError],
+    ) -> None:
+        """One query and one update for ``batched`` (see :meth:`put_many`); the outcomes."""
+        existing = await self._existing(builtins.list(batched))
+        await self._client.request(
+            "POST",
+            self._update,
+            what=f"UPDATE {len(batched)} subgraphs",
+            content=replace_graphs({graph: nt for graph, (_, nt) in batched.items()}),
+            headers={"Content-Type": SPARQL_UPDATE},
+        )
+        for graph, (index, _) in batched.items():
+            outcomes[index] = PutOutcome.REPLACED if graph in existing else PutOutcome.CREATED
 
     async def _existing(self, graphs: builtins.list[str]) -> set[str]:
         """Which of ``graphs`` hold any triple now."""

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from kg_exporter.errors import SinkError, SinkRejected
-from kg_exporter.sink import BatchingSink, GraphStoreSink, PutOutcome, Sink, open_sink
+from kg_exporter.sink import BatchingSink, GraphStoreSink, PutOutcome, Sink, graph_store, open_sink
 from kg_exporter.sink.graph_store import replace_graphs
 from tests.sink.conftest import sink_settings
 from tests.sink.documents import same_graph, workload_document
@@ -140,6 +140,18 @@ async def test_a_store_without_the_update_endpoint_gets_puts(
         assert sent == {"POST /query": 1, "POST /no-update-here": 1, "PUT /store": 12}, sent
         assert caplog.text.count("offers no batch writes") == 1
         assert same_graph(await sink.get(items[9][0]), items[9][1])
+
+
+async def test_a_large_batch_goes_in_updates_cut_by_size(
+    sink_urls: dict[str, str], unique_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graph_store, "MAX_REQUEST_BYTES", 20_000)  # ~4 workloads' statements
+    items = documents(unique_prefix, 30)
+    async with counted_sink(sink_urls["graph-store"], batch_max=100) as (sink, sent):
+        assert await put_all(sink, items) == [PutOutcome.CREATED] * 30
+        assert sent["POST /update"] > 3 and sent["POST /query"] == sent["POST /update"], sent
+        assert "PUT /store" not in sent
+        assert same_graph(await sink.get(items[29][0]), items[29][1])
 
 
 def test_batch_max_1_is_one_put_each_and_the_update_replaces_each_graph() -> None:
