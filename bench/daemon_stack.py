@@ -34,20 +34,24 @@ class TimingSink:
         if upstream:
             argv += ["--upstream", upstream]
         self.proc = Proc(argv, workdir / "timing-sink.log", f"{self.url}/_bench/stats")
+        # One client for every poll: a new httpx client per request (an SSL context each) cost
+        # this process ~0.2 s of CPU per second of polling, taken from the processes measured.
+        self.client = httpx.Client(timeout=30)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def acked(self) -> dict[str, float]:
-        acks: dict[str, float] = httpx.get(f"{self.url}/_bench/acks", timeout=30).json()
+        acks: dict[str, float] = self.client.get(f"{self.url}/_bench/acks").json()
         return acks
 
     def stats(self) -> dict[str, int]:
-        stats: dict[str, int] = httpx.get(f"{self.url}/_bench/stats", timeout=30).json()
+        stats: dict[str, int] = self.client.get(f"{self.url}/_bench/stats").json()
         return stats
 
     def stop(self) -> None:
+        self.client.close()
         self.proc.stop()
 
 

@@ -108,6 +108,13 @@ class SinkSettings(_Frozen):
         "the store URL with its last path segment replaced by `query` (Oxigraph /store → /query, "
         "Fuseki /ds/data → /ds/query; GraphDB needs it set).",
     )
+    update_url: AnyHttpUrl | None = Field(
+        None,
+        description="graph-store only: the SPARQL 1.1 Update endpoint that batches go to "
+        "(sink.batch_max); default: the store URL with its last path segment replaced by "
+        "`update` (Oxigraph /store → /update, Fuseki /ds/data → /ds/update). A store that "
+        "answers it 404, 405 or 415 gets one PUT per subgraph.",
+    )
     timeout_seconds: float = Field(
         10.0,
         gt=0,
@@ -126,12 +133,14 @@ class SinkSettings(_Frozen):
         BATCH_MAX_DEFAULT,
         ge=1,
         le=1000,
-        description="subgraph only: writes waiting at the same moment go out together, up to "
-        "this many per `POST /subgraph` request (the reference service's batch endpoint), which "
-        "costs both sides far less per subgraph in a burst; a lone write is sent at once, alone "
-        "(no timer). 1 sends each as its own PUT; a service without the endpoint gets PUTs "
-        "anyway. graph-store and glaciation always send one request per subgraph. Backfill uses "
-        "its --batch option instead.",
+        description="subgraph and graph-store: writes waiting at the same moment go out "
+        "together, up to this many per request (subgraph: `POST /subgraph`, the reference "
+        "service's batch endpoint; graph-store: one SPARQL Update replacing each graph, to "
+        "sink.update_url), which costs both sides far less per subgraph in a burst; a lone write "
+        "is sent at once, alone (no timer). 1 sends each as its own PUT; a sink without the "
+        "endpoint gets PUTs anyway, and so does each subgraph of a batch refused as a whole. "
+        "glaciation always sends one request per subgraph. Backfill uses its --batch option "
+        "instead.",
     )
 
 

@@ -45,13 +45,8 @@ def json_too_deep(body: bytes, limit: int) -> bool:
     # Strings out (in native code), then everything but brackets: what is left is the few
     # brackets a counter must follow. The same tokens a scan match by match would see, at a
     # fifth of the cost for a typical 3 KB subgraph (which has more brackets than the limit).
-    if b"\\" not in body and body.count(b'"') % 2 == 0:
-        # Without a backslash, quotes open and close strings in turn, and an even number of
-        # them leaves no string open at the end: the pieces outside strings are every other
-        # piece between quotes, which a split cuts in native code (a seventh of the regular
-        # expression's cost on a 5 KB rendered subgraph: measured 6 against 44 us).
-        outside = b"".join(body.split(b'"')[0::2])
-    else:
+    outside = _outside_strings(body)
+    if outside is None:
         outside = _JSON_STRING.sub(b"", body)
     brackets = outside.translate(None, _NOT_BRACKETS)
     depth = 0
@@ -63,6 +58,28 @@ def json_too_deep(body: bytes, limit: int) -> bool:
         else:
             depth = max(depth - 1, 0)
     return False
+
+
+def _outside_strings(body: bytes) -> bytes | None:
+    """What ``_JSON_STRING.sub(b"", body)`` leaves, cut by splits and replaces in native code
+    (measured on rendered subgraphs: 6 against 44 us for 5 KB without escapes, 28 against 45 us
+    for 7 KB with 60 escaped quotes), or None when that cannot be told so cheaply.
+
+    Escapes first: a pair of backslashes, then a backslash and a quote, become two bytes that
+    are neither, so every quote left opens or closes a string, and the pieces outside strings
+    are every other piece between quotes. That holds while no backslash stands outside a string
+    (where the regular expression reads it as a plain byte): such a backslash, or what it was
+    turned into, shows in the pieces outside, or leaves an odd number of quotes; either way, and
+    for a string left open at the end, the answer is None.
+    """
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"\x01\x01").replace(b'\\"', b"\x01\x01")
+    if body.count(b'"') % 2:
+        return None
+    outside = b"".join(body.split(b'"')[0::2])
+    if b"\\" in outside or b"\x01" in outside:
+        return None
+    return outside
 
 
 def sparql_too_deep(query: str, limit: int) -> bool:

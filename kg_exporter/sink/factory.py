@@ -70,19 +70,19 @@ def open_sink(
     url = str(settings.url)
     compactor = Compactor(product_context() if context is None else context)
     if settings.kind == "graph-store":
-        # Forward-compatible with a `sink.query_url` setting; the sibling /query otherwise.
-        query_url = getattr(settings, "query_url", None)
-        return GraphStoreSink(
+        store = GraphStoreSink(
             sink_client,
             url,
-            query_url=str(query_url) if query_url is not None else None,
+            query_url=str(settings.query_url) if settings.query_url is not None else None,
+            update_url=str(settings.update_url) if settings.update_url is not None else None,
             compactor=compactor,
         )
+        return (
+            BatchingSink(store, max_batch=settings.batch_max) if settings.batch_max > 1 else store
+        )
     if settings.kind == "glaciation":
+        # The GLACIATION service answers one request at a time, each a snapshot of one graph.
         return GlaciationSink(sink_client, url, compactor=compactor)
-    # Only the /subgraph API batches. A Graph Store request replaces one graph; one SPARQL
-    # Update carrying many graphs would be all or nothing, so one bad subgraph would refuse the
-    # rest. The GLACIATION service answers one request at a time, each a snapshot of one graph.
     api = SubgraphApiSink(sink_client, url, ntriples=ntriples_batches)
     if settings.batch_max > 1:
         return BatchingSink(api, max_batch=settings.batch_max)

@@ -5,12 +5,17 @@ GraphDB, Virtuoso): each subgraph is the named graph ``urn:kg-exporter:subgraph:
 stores), ``GET`` reads it back as N-Triples, ``DELETE`` drops it. Listing is not part of the
 protocol, so it is a SPARQL query on the store's query endpoint: by default the sibling ``query``
 of the store URL (Oxigraph ``/store`` → ``/query``, Fuseki ``/ds/data`` → ``/ds/query``).
+
+:meth:`GraphStoreSink.put_many` writes many subgraphs in one SPARQL 1.1 Update request to the
+update endpoint (by default the sibling ``update``): one transaction in those stores, replacing
+each graph as its PUT would, for :class:`~kg_exporter.sink.batching.BatchingSink`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -18,6 +23,7 @@ import pyoxigraph as ox
 
 from kg_exporter.errors import SinkError
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
+from kg_exporter.ntriples import from_json_ld
 from kg_exporter.sink.base import PutOutcome
 from kg_exporter.sink.http import SinkClient, json_body, normalized_url, with_query
 from kg_exporter.sink.ids import checked_id
@@ -26,14 +32,17 @@ from kg_exporter.sink.sparql import bindings, string_literal
 from kg_exporter.sink.subgraph_api import JSON_LD, encode
 
 N_TRIPLES = "application/n-triples"
+SPARQL_UPDATE = "application/sparql-update"
+SPARQL_JSON = "application/sparql-results+json"
 
 
-def sibling_query_url(store_url: str) -> str:
-    """The query endpoint next to a graph store endpoint: its last path segment becomes ``query``."""
+def sibling_query_url(store_url: str, name: str = "query") -> str:
+    """The query endpoint next to a graph store endpoint: its last path segment becomes ``name``
+    (``update`` for the update endpoint)."""
     parts = urlsplit(store_url)
     path = parts.path.rstrip("/")
     head = path.rpartition("/")[0] if path else ""
-    return urlunsplit(parts._replace(path=f"{head}/query", query="", fragment=""))
+    return urlunsplit(parts._replace(path=f"{head}/{name}", query="", fragment=""))
 
 
 class GraphStoreSink:
@@ -43,12 +52,15 @@ class GraphStoreSink:
         store_url: str,
         *,
         query_url: str | None = None,
+        update_url: str | None = None,
         compactor: Compactor,
     ) -> None:
         self._client = client
         self._store = normalized_url(store_url)
         self._graph_query = with_query(self._store, {"graph": subgraph_graph_iri("")})
         self._query = normalized_url(query_url or sibling_query_url(store_url))
+        self._update = normalized_url(update_url or sibling_query_url(store_url, "update"))
+        self.batch_request = f"SPARQL Update to {self._update}"
         self._compactor = compactor
 
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
@@ -60,6 +72,78 @@ class GraphStoreSink:
             headers={"Content-Type": JSON_LD},
         )
         return PutOutcome.CREATED if response.status_code == 201 else PutOutcome.REPLACED
+
+    async def put_many(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> builtins.list[PutOutcome | SinkError]:
+        """PUT each ``(id, document)`` (ids distinct); the outcome or error of each, in order.
+
+        The subgraphs go in one SPARQL Update (:func:`replace_graphs`), after one query that
+        tells which graphs exist already (CREATED or REPLACED, as the PUT's 201 or 204 would).
+        A subgraph whose statements cannot go in it verbatim (see :func:`update_statements`)
+        gets its own PUT, as does a lone subgraph (one request instead of two). Raises for the
+        request as a whole what :meth:`SinkClient.request` raises: ``SinkRejected`` when the
+        store refuses the update or the query (no endpoint: 404, 405, 415), ``SinkUnavailable``.
+        """
+        outcomes: builtins.list[PutOutcome | SinkError] = []
+        batched: dict[str, tuple[int, bytes]] = {}  # graph IRI: (index in items, statements)
+        alone: builtins.list[int] = []
+        for index, (subgraph_id, document) in enumerate(items):
+            outcomes.append(PutOutcome.REPLACED)  # placeholder, replaced below
+            try:
+                checked_id(subgraph_id)
+            except SinkError as exc:
+                outcomes[index] = exc
+                continue
+            statements = update_statements(_without_graph_name(document))
+            if statements is None:
+                alone.append(index)
+            else:
+                batched[subgraph_graph_iri(subgraph_id)] = (index, statements)
+        if len(batched) == 1:
+            alone += [index for index, _ in batched.values()]
+            batched.clear()
+        if batched:
+            existing = await self._existing(builtins.list(batched))
+            await self._client.request(
+                "POST",
+                self._update,
+                what=f"UPDATE {len(batched)} subgraphs",
+                content=replace_graphs({graph: nt for graph, (_, nt) in batched.items()}),
+                headers={"Content-Type": SPARQL_UPDATE},
+            )
+            for graph, (index, _) in batched.items():
+                outcomes[index] = PutOutcome.REPLACED if graph in existing else PutOutcome.CREATED
+
+        async def put_alone(index: int) -> None:
+            try:
+                outcomes[index] = await self.put(*items[index])
+            except SinkError as exc:
+                outcomes[index] = exc
+
+        await asyncio.gather(*(put_alone(index) for index in alone))
+        return outcomes
+
+    async def _existing(self, graphs: builtins.list[str]) -> set[str]:
+        """Which of ``graphs`` hold any triple now."""
+        what = f"QUERY {len(graphs)} subgraphs"
+        values = " ".join(f"<{graph}>" for graph in graphs)
+        query = (
+            f"SELECT ?g WHERE {{ VALUES ?g {{ {values} }} "
+            "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }"
+        )
+        response = await self._client.request(
+            "POST",
+            self._query,
+            what=what,
+            content=query.encode("utf-8"),
+            headers={"Content-Type": "application/sparql-query", "Accept": SPARQL_JSON},
+        )
+        return {
+            graph
+            for row in bindings(json_body(response, what), what)
+            if isinstance(graph := row.get("g", {}).get("value"), str)
+        }
 
     async def get(self, subgraph_id: str) -> dict[str, Any] | None:
         what = f"GET {subgraph_id}"
@@ -104,7 +188,7 @@ class GraphStoreSink:
             content=query.encode("utf-8"),
             headers={
                 "Content-Type": "application/sparql-query",
-                "Accept": "application/sparql-results+json",
+                "Accept": SPARQL_JSON,
             },
         )
         ids = set()
@@ -129,3 +213,28 @@ def _without_graph_name(document: Mapping[str, Any]) -> Mapping[str, Any]:
     if "@id" in document and "@graph" in document:
         return {key: value for key, value in document.items() if key != "@id"}
     return document
+
+
+def update_statements(document: Mapping[str, Any]) -> bytes | None:
+    """The statements of ``document`` as N-Triples that can go verbatim into a SPARQL ``INSERT
+    DATA`` beside other graphs, or None when it must go alone in a PUT: what
+    :func:`~kg_exporter.ntriples.from_json_ld` sends as it is (the store's own parser judges it
+    then), and blank nodes: their labels are shared by every graph of one ``INSERT DATA``, where
+    two subgraphs' ``_:b0`` would become one node (a literal holding ``_:`` is sent alone too,
+    needlessly but harmlessly)."""
+    statements = from_json_ld(encode(document))
+    if statements is None or b"_:" in statements:
+        return None
+    return statements
+
+
+def replace_graphs(graphs: Mapping[str, bytes]) -> bytes:
+    """One SPARQL Update making each graph ``{iri: N-Triples}`` exactly those statements: every
+    graph dropped, then all inserted by one ``INSERT DATA`` (N-Triples lines are valid triples
+    there). One request is one transaction in Oxigraph, Fuseki and GraphDB."""
+    parts = [b"DROP SILENT GRAPH <%s> ;\n" % graph.encode() for graph in graphs]
+    parts.append(b"INSERT DATA {\n")
+    for graph, statements in graphs.items():
+        parts += (b"GRAPH <%s> {\n" % graph.encode(), statements, b"}\n")
+    parts.append(b"}\n")
+    return b"".join(parts)

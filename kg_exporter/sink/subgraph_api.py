@@ -25,6 +25,8 @@ MAX_REQUEST_BYTES = 3 * 1024 * 1024 + 512 * 1024
 
 
 class SubgraphApiSink:
+    batch_request = "POST /subgraph"
+
     def __init__(self, client: SinkClient, base_url: str, *, ntriples: bool = False) -> None:
         """``ntriples``: batches carry each subgraph's statements as N-Triples, converted here
         (~0.17 ms per typical subgraph), rather than its JSON-LD document, which the service
