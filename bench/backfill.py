@@ -129,8 +129,13 @@ class Service:
         env = dict(os.environ, PYTHONPATH=str(root))
         argv = [sys.executable, "-m", "kg_exporter.service", "--store", store]
         with open(log, "ab") as err:
+            # In the tree's directory: `python -m` puts the working directory before PYTHONPATH.
             self.process = subprocess.Popen(
-                [*argv, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=err, env=env
+                [*argv, "--listen", "127.0.0.1:0"],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=env,
+                cwd=root,
             )
         self.url = self._announced(log)
 
@@ -178,7 +183,7 @@ def timed_backfill(command: list[str], service: Service, root: Path = ROOT) -> T
     split_before = {**cpu_by_thread(pid), "workers": service_before - cpu_seconds(pid)}
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=root)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
