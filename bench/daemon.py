@@ -18,8 +18,9 @@
 ``--sink reference`` writes to the reference Metadata Service (through a timing proxy); ``stub``
 acknowledges at once, isolating the daemon; ``both`` (burst only) alternates the two, run by run,
 and prints the ratio of their medians (the target: reference <= 1.2x stub); ``graph-store`` writes
-to ``oxigraph serve`` in memory through the daemon's ``graph-store`` sink (one PUT per subgraph,
-the store's own HTTP server: the floor of a standard RDF store), and ``all`` alternates the three.
+to ``oxigraph serve`` in memory through the daemon's ``graph-store`` sink (its batches: SPARQL
+Updates of N-Triples converted in the daemon; the store's own HTTP server, the floor of a standard
+RDF store), and ``all`` alternates the three.
 Each burst run prints the CPU seconds every process spent (the service with its workers). Every
 run builds a fresh stack; medians of the runs are printed. These machines have 2 cores shared with other work: the fake API server, the timing
 sink, the Metadata Service and the daemon all compete for them, so figures are noisy.
@@ -294,7 +295,7 @@ def main() -> None:
                     f"{g / s:.2f}x" for g, s in zip(both["graph-store"], both["stub"], strict=True)
                 )
                 print(
-                    f"  oxigraph serve in memory (graph-store sink, one PUT per subgraph): "
+                    f"  oxigraph serve in memory (the graph-store sink): "
                     f"{peer:.1f} s, {peer / stub:.2f}x the stub (runs: {ratios})"
                 )
     else:

@@ -9,7 +9,8 @@ Service there and records the moment the service's 2xx answer came back (the for
 well under a millisecond); without, it answers PUTs itself (201/204), GETs with 404 and lists with
 ``[]`` — a stub that isolates the daemon. ``GET /_bench/acks`` returns ``{id: time}``,
 ``GET /_bench/stats`` ``{"puts": n, "acked": n}``. A Graph Store PUT (``?graph=<iri>``, to
-``oxigraph serve`` upstream) is recorded under the subgraph id its graph IRI names.
+``oxigraph serve`` upstream) is recorded under the subgraph id its graph IRI names, and so is
+each graph a SPARQL Update to ``/update`` replaces (the graph-store sink's batches).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import time
 
 import aiohttp
@@ -25,6 +27,10 @@ from aiohttp import web
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX
 
 _FORWARDED = {"content-type", "accept", "authorization"}
+#: The subgraphs a SPARQL Update of the graph-store sink replaces (see its replace_graphs).
+_REPLACED = re.compile(
+    rb"DROP SILENT GRAPH <" + re.escape(SUBGRAPH_GRAPH_PREFIX.encode()) + rb"([^>]+)>"
+)
 _FORWARDED_BACK = {"content-type", "retry-after"}
 
 
@@ -71,6 +77,10 @@ class TimingSink:
             payload = await upstream.read()
             if request.method == "PUT" and upstream.status < 300:
                 self._record(subgraph_id)
+            elif request.path.endswith("/update") and upstream.status < 300:
+                # The graph-store sink's batches: one SPARQL Update replacing each graph.
+                for graph in _REPLACED.findall(body):
+                    self._record(graph.decode())
             back = {k: v for k, v in upstream.headers.items() if k.lower() in _FORWARDED_BACK}
             return web.Response(status=upstream.status, body=payload, headers=back)
 

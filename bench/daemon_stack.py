@@ -1,7 +1,7 @@
 """The processes of the daemon benchmarks: FakeKube (in process), and as subprocesses the timing
 sink (bench/daemon_sink.py), the reference Metadata Service behind it (``reference`` mode) or
 ``oxigraph serve`` in memory (``graph-store`` mode: the store's own HTTP server, the daemon's
-``graph-store`` sink, one PUT per subgraph) and ``kg-exporter run``. Every process is stopped.
+``graph-store`` sink) and ``kg-exporter run``. Every process is stopped.
 """
 
 from __future__ import annotations
