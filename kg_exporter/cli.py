@@ -179,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=256,
         metavar="N",
-        help="with --sink: subgraphs per request to a Metadata Service that takes batches "
-        "(POST /subgraph; the reference service does), 1 for one PUT each "
+        help="with --sink: subgraphs per request to a sink that takes batches "
+        "(POST /subgraph: the reference service; a Graph Store's SPARQL Update), 1 for one PUT each "
         "(default: %(default)s)",
     )
     backfill.add_argument(
