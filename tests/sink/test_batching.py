@@ -79,6 +79,21 @@ async def test_a_service_without_batches_gets_puts() -> None:
         await sink.aclose()
 
 
+async def test_a_batch_refused_as_a_whole_goes_again_as_puts() -> None:
+    # 413 to the POST (a proxy's body limit): this batch goes again as one PUT each, and the
+    # service is not marked as one without batches (that is 404, 405 or 415).
+    async with scripted_server([Reply(413, '{"error": "too large"}'), Reply(201)]) as server:
+        sink = open_sink(sink_settings("subgraph", server.url, batch_max=10))
+        assert isinstance(sink, BatchingSink)
+        outcomes = await asyncio.gather(
+            *(sink.put(f"c1:w{index}", workload_document(f"w{index}")) for index in range(3))
+        )
+        assert outcomes == [PutOutcome.CREATED] * 3
+        assert [seen.method for seen in server.seen] == ["POST"] + ["PUT"] * 3
+        assert sink._batches
+        await sink.aclose()
+
+
 async def test_an_unreachable_service_fails_every_put_of_the_batch() -> None:
     async with scripted_server([Reply(503, '{"error": "busy"}')]) as server:
         sink = open_sink(sink_settings("subgraph", server.url, batch_max=10, max_attempts=2))
