@@ -117,23 +117,30 @@ def test_batch_sizes_are_checked() -> None:
 
 
 @contextlib.asynccontextmanager
-async def batch_server() -> AsyncIterator[tuple[str, list[list[str]], list[str]]]:
+async def batch_server(
+    hold_first: bool = False,
+) -> AsyncIterator[tuple[str, list[list[str]], list[str], asyncio.Event]]:
     """A batch endpoint that answers 201 per line and records each request's ids, and any id
-    that arrived while a request holding it was still unanswered. The first request is held
-    until a second one arrives (at most 2 s), so writes sent side by side overlap for sure."""
+    that arrived while a request holding it was still unanswered. With ``hold_first`` the first
+    request is held until a second one arrives, so writes sent side by side overlap for sure (at
+    most 60 s: long enough for a loaded machine, where a shorter cap answered the first request
+    before the second was sent and let the test's writes go out together). The event is set once
+    a request has arrived."""
     requests: list[list[str]] = []
     overlaps: list[str] = []
     unanswered: set[str] = set()
     second = asyncio.Event()
+    arrived = asyncio.Event()
 
     async def handle(request: web.Request) -> web.Response:
         ids = [json.loads(line)["id"] for line in (await request.read()).splitlines()]
         requests.append(ids)
+        arrived.set()
         overlaps.extend(i for i in ids if i in unanswered)
         unanswered.update(ids)
-        if len(requests) == 1:
+        if hold_first and len(requests) == 1:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(second.wait(), 2.0)
+                await asyncio.wait_for(second.wait(), 60.0)
         else:
             second.set()
         unanswered.difference_update(ids)
@@ -144,13 +151,13 @@ async def batch_server() -> AsyncIterator[tuple[str, list[list[str]], list[str]]
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     try:
-        yield f"http://127.0.0.1:{server.port}", requests, overlaps
+        yield f"http://127.0.0.1:{server.port}", requests, overlaps, arrived
     finally:
         await server.close()
 
 
 async def test_a_lone_put_goes_out_at_once_alone_and_one_turns_puts_together() -> None:
-    async with batch_server() as (url, requests, _):
+    async with batch_server() as (url, requests, _, _):
         sink = open_sink(sink_settings("subgraph", url, batch_max=10))
         assert await sink.put("c1:alone", workload_document("alone")) is PutOutcome.CREATED
         # Both subgraphs of one key are put in one event-loop turn: one request.
@@ -163,10 +170,13 @@ async def test_a_lone_put_goes_out_at_once_alone_and_one_turns_puts_together() -
 
 
 async def test_puts_of_one_id_go_out_in_order_never_two_at_once() -> None:
-    async with batch_server() as (url, requests, overlaps):
+    async with batch_server(hold_first=True) as (url, requests, overlaps, arrived):
         sink = open_sink(sink_settings("subgraph", url, batch_max=10))
         first = asyncio.create_task(sink.put("c1:x", workload_document("first")))
-        await asyncio.sleep(0.05)  # its request is under way (held by the server)
+        # Its request reached the server (which holds it): awaited, since on a loaded machine a
+        # fixed pause can end before the request is sent, and then x's second write and y race it.
+        await asyncio.wait_for(arrived.wait(), 60)
+        assert requests == [["c1:x"]]
         later = await asyncio.gather(
             sink.put("c1:x", workload_document("second")), sink.put("c1:y", workload_document("y"))
         )
