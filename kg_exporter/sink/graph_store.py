@@ -25,7 +25,13 @@ from kg_exporter.errors import SinkError
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
 from kg_exporter.ntriples import from_json_ld
 from kg_exporter.sink.base import PutOutcome
-from kg_exporter.sink.http import SinkClient, json_body, normalized_url, with_query
+from kg_exporter.sink.http import (
+    SinkClient,
+    json_body,
+    normalized_url,
+    shown_url,
+    with_query,
+)
 from kg_exporter.sink.ids import checked_id
 from kg_exporter.sink.jsonld import Compactor
 from kg_exporter.sink.sparql import bindings, string_literal
@@ -60,7 +66,7 @@ class GraphStoreSink:
         self._graph_query = with_query(self._store, {"graph": subgraph_graph_iri("")})
         self._query = normalized_url(query_url or sibling_query_url(store_url))
         self._update = normalized_url(update_url or sibling_query_url(store_url, "update"))
-        self.batch_request = f"SPARQL Update to {self._update}"
+        self.batch_request = f"SPARQL Update to {shown_url(self._update)}"
         self._compactor = compactor
 
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
