@@ -34,7 +34,7 @@ from kg_exporter.sink.http import (
 )
 from kg_exporter.sink.ids import checked_id
 from kg_exporter.sink.jsonld import Compactor
-from kg_exporter.sink.sparql import bindings, string_literal
+from kg_exporter.sink.sparql import bindings, string_literal, term
 from kg_exporter.sink.subgraph_api import JSON_LD, MAX_REQUEST_BYTES, encode
 
 N_TRIPLES = "application/n-triples"
@@ -159,10 +159,12 @@ class GraphStoreSink:
             content=query.encode("utf-8"),
             headers={"Content-Type": "application/sparql-query", "Accept": SPARQL_JSON},
         )
+        # term(): a malformed binding is a SinkError, not an AttributeError in every put.
+        rows = bindings(json_body(response, what), what)
         return {
-            graph
-            for row in bindings(json_body(response, what), what)
-            if isinstance(graph := row.get("g", {}).get("value"), str)
+            graph.value
+            for row in rows
+            if isinstance(graph := term(row.get("g"), what), ox.NamedNode)
         }
 
     async def get(self, subgraph_id: str) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from kg_exporter.sink import BatchingSink, GraphStoreSink, PutOutcome, Sink, gra
 from kg_exporter.sink.graph_store import replace_graphs
 from tests.sink.conftest import sink_settings
 from tests.sink.documents import same_graph, workload_document
+from tests.sink.scripted import Reply, scripted_server
 
 #: Refused by Oxigraph's Graph Store PUT (it loads no remote context; nor does this client).
 BAD = {"@context": "https://kg-exporter.example.org/remote.jsonld", "@graph": [{"@id": "urn:a"}]}
@@ -207,3 +208,18 @@ def test_credentials_in_the_update_url_stay_out_of_what_is_logged() -> None:
     sink = open_sink(settings)
     assert isinstance(sink, GraphStoreSink)
     assert "s3cret" not in sink.batch_request and "127.0.0.1:1/update" in sink.batch_request
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ['{"results": {"bindings": [{"g": "urn:x"}]}}', '{"results": {"bindings": [{"g": 7}]}}'],
+)
+async def test_a_malformed_answer_to_the_batch_s_query_is_a_clear_sink_error(answer: str) -> None:
+    async with scripted_server([Reply(200, answer)]) as server:
+        sink = open_sink(sink_settings("graph-store", f"{server.url}/store", batch_max=10))
+        try:
+            outcomes = await put_all(sink, documents("malformed:", 2))
+        finally:
+            await sink.aclose()
+    assert [type(outcome) for outcome in outcomes] == [SinkError, SinkError], outcomes
+    assert [seen.raw_path for seen in server.seen] == ["/query"]
