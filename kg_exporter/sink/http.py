@@ -223,7 +223,7 @@ def server_message(response: Answer) -> str:
     text = response.text.strip()
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's parser goes
         body = None
     if isinstance(body, dict):
         parts = [str(body[key]) for key in ("error", "detail", "message") if body.get(key)]
@@ -238,7 +238,7 @@ def json_body(response: Answer, what: str) -> Any:
     proxy's HTML page, a truncated body): a clear error instead of a crash deep in a caller."""
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         snippet = response.text[:120]
         raise SinkError(
             f"{what}: {shown_url(response.url)} answered {response.status_code} with a body that is not "

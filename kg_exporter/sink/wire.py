@@ -51,7 +51,8 @@ class Answer:
         return self.content.decode(_charset(self.headers.get("Content-Type")), errors="replace")
 
     def json(self) -> Any:
-        """The body parsed as JSON; ``ValueError`` (or ``UnicodeDecodeError``) when it is not."""
+        """The body parsed as JSON; ``ValueError`` (or ``UnicodeDecodeError``) when it is not,
+        ``RecursionError`` when it nests deeper than Python's parser goes."""
         return json.loads(self.content)
 
     def __repr__(self) -> str:
