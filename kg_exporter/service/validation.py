@@ -262,9 +262,9 @@ def plain_ntriples(
     than ``limits.max_triples`` (N-Triples has one statement per line, ended by CR or LF): then
     the only checks left are the syntax, the result not being empty and reading back, and the
     statements go from the parser to their canonical form inside pyoxigraph without a Python
-    list of triples. Measured on rendered workload subgraphs (72-83 triples): 87-109 against 160-194 us. Parsing
-    N-Triples costs time linear in the body and never recurses without triple terms, so the
-    service can afford it for any body within the size limit.
+    list of triples. Measured on rendered workload subgraphs (72-83 triples): 87-109 against
+    160-194 us. Parsing N-Triples costs time linear in the body and never recurses without
+    triple terms, so the service can afford it for any body within the size limit.
     """
     # Lines end at CR or LF (CR LF counts twice: such a body goes to a worker sooner): a body
     # of more statements than the limit is never parsed whole here, only up to it in a worker.

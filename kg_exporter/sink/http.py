@@ -241,8 +241,8 @@ def json_body(response: Answer, what: str) -> Any:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         snippet = response.text[:120]
         raise SinkError(
-            f"{what}: {shown_url(response.url)} answered {response.status_code} with a body that is not "
-            f"JSON ({snippet!r})"
+            f"{what}: {shown_url(response.url)} answered {response.status_code} with a body that "
+            f"is not JSON ({snippet!r})"
         ) from exc
 
 

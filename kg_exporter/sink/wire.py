@@ -71,8 +71,8 @@ class Wire(Protocol):
         headers: Mapping[str, str],
         timeout_seconds: float,
     ) -> Answer:
-        """``url`` is complete and percent-encoded; ``timeout_seconds`` bounds connecting and each wait
-        for the server, not the wait for a free connection of this client's own pool."""
+        """``url`` is complete and percent-encoded; ``timeout_seconds`` bounds connecting and
+        each wait for the server, not the wait for a free connection of this client's own pool."""
         ...
 
     async def aclose(self) -> None:
