@@ -180,8 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=256,
         metavar="N",
         help="with --sink: subgraphs per request to a sink that takes batches "
-        "(POST /subgraph: the reference service; a Graph Store's SPARQL Update), 1 for one PUT each "
-        "(default: %(default)s)",
+        "(POST /subgraph: the reference service; a Graph Store's SPARQL Update), 1 for one PUT "
+        "each (default: %(default)s)",
     )
     backfill.add_argument(
         "--dry-run", action="store_true", help="write the documents as files (needs --out)"

@@ -10,6 +10,11 @@ sequences and scalars with the standard tags, no merge key, no node reached twic
 one direct recursion, each scalar by the very constructor ``SafeConstructor`` would call; any
 other document is handed to ``SafeConstructor`` whole, so the value is always the one
 ``yaml.safe_load`` gives.
+
+A scalar its tag's constructor cannot build (``2001-02-30``, ``!!int twelve``) makes PyYAML raise
+ValueError, KeyError or AttributeError, not a YAML error: here it is a ``ConstructorError`` at
+that scalar (at the document's start when SafeConstructor found it), so a reader reports the file
+and line instead of stopping on it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ _STR = _PREFIX + "str"
 _MAP = _PREFIX + "map"
 _SEQ = _PREFIX + "seq"
 #: Scalar tags built by SafeConstructor's own function for them (which reads nothing else).
-_SCALARS = frozenset(_PREFIX + tag for tag in ("bool", "float", "int", "null", "timestamp", "binary"))
+_SCALARS = frozenset(
+    _PREFIX + tag for tag in ("bool", "float", "int", "null", "timestamp", "binary")
+)
+
+
+#: What PyYAML's scalar constructors raise for a value their tag cannot hold.
+_BAD_SCALAR = (ValueError, KeyError, AttributeError, TypeError, OverflowError)
 
 
 class _NotPlain(Exception):
@@ -35,8 +46,11 @@ def document(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     try:
         return _value(loader, node, set())
     except (_NotPlain, RecursionError):
-        # RecursionError: SafeConstructor builds nested collections without recursing.
+        pass  # RecursionError: SafeConstructor builds nested collections without recursing.
+    try:
         return loader.construct_document(node)
+    except _BAD_SCALAR as exc:
+        raise _unbuildable(node, exc) from exc
 
 
 def _value(loader: yaml.SafeLoader, node: yaml.Node, seen: set[int]) -> Any:
@@ -45,7 +59,10 @@ def _value(loader: yaml.SafeLoader, node: yaml.Node, seen: set[int]) -> Any:
         if tag == _STR:
             return node.value
         if tag in _SCALARS:
-            return loader.yaml_constructors[tag](loader, node)
+            try:
+                return loader.yaml_constructors[tag](loader, node)
+            except _BAD_SCALAR as exc:
+                raise _unbuildable(node, exc) from exc
         raise _NotPlain
     if id(node) in seen:
         raise _NotPlain  # an alias: SafeConstructor shares the value (and allows cycles)
@@ -62,3 +79,12 @@ def _value(loader: yaml.SafeLoader, node: yaml.Node, seen: set[int]) -> Any:
     if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
         return [_value(loader, item, seen) for item in node.value]
     raise _NotPlain
+
+
+def _unbuildable(node: yaml.Node, exc: Exception) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(
+        None,
+        None,
+        f"cannot build the !!{node.tag.removeprefix(_PREFIX)} value: {exc}",
+        node.start_mark,
+    )

@@ -209,9 +209,10 @@ class SubgraphStore:
 
         The subgraphs that exist are replaced one by one, each atomically. Those that do not are
         created together, all or none: at once when they hold :data:`BULK_MIN_STATEMENTS` or the
-        store is in memory (there each in its own transaction, see :meth:`_load_each`); otherwise (a few PUTs written together, a daemon's small batch) they
-        are staged on disk (one synced file, see :mod:`~kg_exporter.service.staging`) and
-        bulk-loaded with the batches staged before and after them, in a thread of their own.
+        store is in memory (there each in its own transaction, see :meth:`_load_each`);
+        otherwise (a few PUTs written together, a daemon's small batch) they are staged on disk
+        (one synced file, see :mod:`~kg_exporter.service.staging`) and bulk-loaded with the
+        batches staged before and after them, in a thread of their own.
         A load is one transaction, or, from :data:`BULK_MIN_STATEMENTS`, Oxigraph's bulk loader,
         which builds the index files itself and ingests them in one atomic, synced RocksDB step.
         Measured creating 22,002 typical subgraphs on disk (process CPU, the loader's threads

@@ -45,7 +45,8 @@ def open_sink(
     either way. ``sleep``, ``rng`` and ``clock`` drive the retry waits (tests pass fakes);
     ``context`` is what read-back documents are compacted with (default: the product's).
     ``ntriples_batches``: a ``subgraph`` sink's batches carry N-Triples (see
-    :class:`~kg_exporter.sink.subgraph_api.SubgraphApiSink`). Raises :class:`~kg_exporter.errors.SettingsError` when the token file or CA bundle is unusable.
+    :class:`~kg_exporter.sink.subgraph_api.SubgraphApiSink`). Raises
+    :class:`~kg_exporter.errors.SettingsError` when the token file or CA bundle is unusable.
     """
     token = TokenFile(settings.token_file) if settings.token_file is not None else None
     wire: Wire

@@ -52,7 +52,7 @@ class GlaciationApi:
         )
         try:
             answer = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             answer = response.text
         match = _GRAPH_IN_ANSWER.search(answer) if isinstance(answer, str) else None
         return match.group(1) if match else None

@@ -25,10 +25,16 @@ from kg_exporter.errors import SinkError
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
 from kg_exporter.ntriples import from_json_ld
 from kg_exporter.sink.base import PutOutcome
-from kg_exporter.sink.http import SinkClient, json_body, normalized_url, with_query
+from kg_exporter.sink.http import (
+    SinkClient,
+    json_body,
+    normalized_url,
+    shown_url,
+    with_query,
+)
 from kg_exporter.sink.ids import checked_id
 from kg_exporter.sink.jsonld import Compactor
-from kg_exporter.sink.sparql import bindings, string_literal
+from kg_exporter.sink.sparql import bindings, string_literal, term
 from kg_exporter.sink.subgraph_api import JSON_LD, MAX_REQUEST_BYTES, encode
 
 N_TRIPLES = "application/n-triples"
@@ -60,7 +66,7 @@ class GraphStoreSink:
         self._graph_query = with_query(self._store, {"graph": subgraph_graph_iri("")})
         self._query = normalized_url(query_url or sibling_query_url(store_url))
         self._update = normalized_url(update_url or sibling_query_url(store_url, "update"))
-        self.batch_request = f"SPARQL Update to {self._update}"
+        self.batch_request = f"SPARQL Update to {shown_url(self._update)}"
         self._compactor = compactor
 
     async def put(self, subgraph_id: str, document: Mapping[str, Any]) -> PutOutcome:
@@ -153,10 +159,12 @@ class GraphStoreSink:
             content=query.encode("utf-8"),
             headers={"Content-Type": "application/sparql-query", "Accept": SPARQL_JSON},
         )
+        # term(): a malformed binding is a SinkError, not an AttributeError in every put.
+        rows = bindings(json_body(response, what), what)
         return {
-            graph
-            for row in bindings(json_body(response, what), what)
-            if isinstance(graph := row.get("g", {}).get("value"), str)
+            graph.value
+            for row in rows
+            if isinstance(graph := term(row.get("g"), what), ox.NamedNode)
         }
 
     async def get(self, subgraph_id: str) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -202,6 +202,15 @@ def normalized_url(url: str) -> str:
     return str(httpx.URL(url))
 
 
+def shown_url(url: str) -> str:
+    """``url`` as logs and errors may show it: without a ``user:password@`` (a store's Basic
+    credentials may be written into its URL; logs mask tokens, not URLs)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def with_query(url: str, params: Mapping[str, str]) -> str:
     """``url`` with ``params`` as (more of) its query, each value percent-encoded in full."""
     query = urlencode(params, quote_via=quote, safe="")
@@ -214,7 +223,7 @@ def server_message(response: Answer) -> str:
     text = response.text.strip()
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's parser goes
         body = None
     if isinstance(body, dict):
         parts = [str(body[key]) for key in ("error", "detail", "message") if body.get(key)]
@@ -229,11 +238,11 @@ def json_body(response: Answer, what: str) -> Any:
     proxy's HTML page, a truncated body): a clear error instead of a crash deep in a caller."""
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         snippet = response.text[:120]
         raise SinkError(
-            f"{what}: {response.url} answered {response.status_code} with a body that is not "
-            f"JSON ({snippet!r})"
+            f"{what}: {shown_url(response.url)} answered {response.status_code} with a body that "
+            f"is not JSON ({snippet!r})"
         ) from exc
 
 

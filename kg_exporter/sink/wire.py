@@ -51,7 +51,8 @@ class Answer:
         return self.content.decode(_charset(self.headers.get("Content-Type")), errors="replace")
 
     def json(self) -> Any:
-        """The body parsed as JSON; ``ValueError`` (or ``UnicodeDecodeError``) when it is not."""
+        """The body parsed as JSON; ``ValueError`` (or ``UnicodeDecodeError``) when it is not,
+        ``RecursionError`` when it nests deeper than Python's parser goes."""
         return json.loads(self.content)
 
     def __repr__(self) -> str:
@@ -70,8 +71,8 @@ class Wire(Protocol):
         headers: Mapping[str, str],
         timeout_seconds: float,
     ) -> Answer:
-        """``url`` is complete and percent-encoded; ``timeout_seconds`` bounds connecting and each wait
-        for the server, not the wait for a free connection of this client's own pool."""
+        """``url`` is complete and percent-encoded; ``timeout_seconds`` bounds connecting and
+        each wait for the server, not the wait for a free connection of this client's own pool."""
         ...
 
     async def aclose(self) -> None:

@@ -79,3 +79,23 @@ def test_scalars_missing_files_and_binary(tmp_path: Path) -> None:
     assert any("expected a Kubernetes object" in m for m in messages)
     assert any("cannot read" in m for m in messages)
     assert any("no such file or directory" in m for m in messages)
+
+
+def test_a_scalar_its_tag_cannot_build_is_an_error_with_its_line(tmp_path: Path) -> None:
+    # PyYAML's constructors raise ValueError/KeyError/AttributeError for these, not YAMLError;
+    # the first is no tag at all, just a date that does not exist.
+    bad = ["2001-02-30", "!!int twelve", "!!bool perhaps", "!!float x", "!!timestamp soon"]
+    for number, value in enumerate(bad):
+        path = tmp_path / f"bad{number}.yaml"
+        path.write_text(f"kind: ConfigMap\nmetadata:\n  name: c\ndata:\n  when: {value}\n")
+    # A merge key: SafeConstructor builds it, and finds the bad value.
+    merged = tmp_path / "merged.yaml"
+    merged.write_text("kind: ConfigMap\nmetadata: {name: m}\ndata:\n  <<: {a: b}\n  n: !!int z\n")
+    good = tmp_path / "good.yaml"
+    good.write_text("kind: ConfigMap\nmetadata:\n  name: ok\n")
+    objects, errors = read(tmp_path)
+    assert [m.obj["metadata"]["name"] for m in objects] == ["ok"]
+    assert len(errors) == len(bad) + 1
+    for error in errors:
+        assert "not valid YAML: cannot build the !!" in str(error), error
+        assert ".yaml:5: " in str(error) or "merged.yaml:1: " in str(error), error

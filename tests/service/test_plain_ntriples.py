@@ -65,6 +65,8 @@ def test_plain_says_what_the_full_check_says(name: str) -> None:
         "<urn:a> <urn:b> <<( <urn:a> <urn:b> <urn:c> )>> .\n",  # a triple term
         '<urn:a> <urn:b> "<< not a term -- only text" .\n',  # the same characters, in a literal
         "".join(f"<urn:a> <urn:b> <urn:c{i}> .\n" for i in range(50)),  # as many lines as the limit
+        # As many lines, ended by CR alone (N-Triples' EOL is CR or LF): not parsed whole here.
+        "".join(f"<urn:a> <urn:b> <urn:c{i}> .\r" for i in range(50)),
     ],
 )
 def test_what_may_need_more_is_left_to_the_workers(text: str) -> None:

@@ -127,6 +127,7 @@ async def test_exhausted_retries_raise_sink_unavailable(caplog: pytest.LogCaptur
         (Reply(401, '{"detail": "Not authenticated"}'), "Not authenticated"),
         (Reply(413, "too big", content_type="text/plain"), "too big"),
         (Reply(422, '{"detail": [{"msg": "Input should be a valid dictionary"}]}'), "dictionary"),
+        (Reply(400, "[" * 100_000), "[[["),  # too deep for Python's parser: shown as text
     ],
 )
 async def test_other_4xx_are_rejected_at_once_with_the_server_message(
@@ -245,6 +246,7 @@ def test_an_empty_or_missing_token_file_is_a_settings_error(tmp_path: Path) -> N
         ("subgraph", Reply(200, "<html>proxy</html>", content_type="text/html"), "get"),
         ("subgraph", Reply(200, "[1, 2]"), "get"),
         ("subgraph", Reply(200, "{not json"), "list"),
+        ("subgraph", Reply(200, "[" * 100_000), "list"),  # Python's parser recurses per level
         ("subgraph", Reply(200, '{"ids": []}'), "list"),
         ("graph-store", Reply(200, "this is not n-triples", content_type="text/plain"), "get"),
         ("graph-store", Reply(200, '{"head": {}}'), "list"),

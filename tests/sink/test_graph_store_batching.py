@@ -22,6 +22,7 @@ from kg_exporter.sink import BatchingSink, GraphStoreSink, PutOutcome, Sink, gra
 from kg_exporter.sink.graph_store import replace_graphs
 from tests.sink.conftest import sink_settings
 from tests.sink.documents import same_graph, workload_document
+from tests.sink.scripted import Reply, scripted_server
 
 #: Refused by Oxigraph's Graph Store PUT (it loads no remote context; nor does this client).
 BAD = {"@context": "https://kg-exporter.example.org/remote.jsonld", "@graph": [{"@id": "urn:a"}]}
@@ -164,3 +165,61 @@ def test_batch_max_1_is_one_put_each_and_the_update_replaces_each_graph() -> Non
         "DROP SILENT GRAPH <urn:g1> ;\nDROP SILENT GRAPH <urn:g2> ;\nINSERT DATA {\n"
         "GRAPH <urn:g1> {\n<urn:s> <urn:p> 1 .\n}\nGRAPH <urn:g2> {\n<urn:s> <urn:p> 2 .\n}\n}\n"
     )
+
+
+async def test_hostile_values_go_into_the_update_as_data(
+    sink_urls: dict[str, str], unique_prefix: str
+) -> None:
+    # Literals that would end the string, the graph or the update if they went in unescaped, or
+    # if a store undid the N-Triples escapes before parsing (SPARQL's \u pre-pass): each is
+    # read back as it was put, and a graph outside the batch is untouched.
+    hostile = [
+        '" } } ; DROP ALL ; INSERT DATA { GRAPH <urn:x> { <urn:a> <urn:b> "',
+        "\\u0022 } } ; DROP ALL ; #",
+        "\\U00000022 } ; CLEAR ALL",
+        "x\b\f\x7f\u0085\u2028\t\r\n}",
+        "> } GRAPH <urn:kg-exporter:subgraph:victim> { <urn:a> <urn:b> <urn:c> . ",
+    ]
+    items = [
+        (
+            f"{unique_prefix}h{index}",
+            {"@id": "urn:kgx:s", "urn:kgx:label": value, "urn:kgx:n": index},
+        )
+        for index, value in enumerate(hostile)
+    ]
+    canary = (f"{unique_prefix}canary", workload_document("canary"))
+    async with counted_sink(sink_urls["graph-store"], batch_max=100) as (sink, sent):
+        assert await sink.put(*canary) == PutOutcome.CREATED
+        assert await put_all(sink, items) == [PutOutcome.CREATED] * len(items)
+        assert sent["POST /update"] == 1, sent
+        for subgraph_id, document in items:
+            assert same_graph(await sink.get(subgraph_id), document), subgraph_id
+        assert same_graph(await sink.get(canary[0]), canary[1])
+        assert sorted(await sink.list(unique_prefix)) == sorted([canary[0], *dict(items)])
+
+
+def test_credentials_in_the_update_url_stay_out_of_what_is_logged() -> None:
+    settings = sink_settings(
+        "graph-store",
+        "http://kg:s3cret@127.0.0.1:1/store",
+        update_url="http://kg:s3cret@127.0.0.1:1/update",
+        batch_max=1,
+    )
+    sink = open_sink(settings)
+    assert isinstance(sink, GraphStoreSink)
+    assert "s3cret" not in sink.batch_request and "127.0.0.1:1/update" in sink.batch_request
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ['{"results": {"bindings": [{"g": "urn:x"}]}}', '{"results": {"bindings": [{"g": 7}]}}'],
+)
+async def test_a_malformed_answer_to_the_batch_s_query_is_a_clear_sink_error(answer: str) -> None:
+    async with scripted_server([Reply(200, answer)]) as server:
+        sink = open_sink(sink_settings("graph-store", f"{server.url}/store", batch_max=10))
+        try:
+            outcomes = await put_all(sink, documents("malformed:", 2))
+        finally:
+            await sink.aclose()
+    assert [type(outcome) for outcome in outcomes] == [SinkError, SinkError], outcomes
+    assert [seen.raw_path for seen in server.seen] == ["/query"]
