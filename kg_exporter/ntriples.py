@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
 import pyoxigraph as ox
+
+from kg_exporter import flatld
 
 #: What a JSON-LD document may hold that the reference Metadata Service refuses or reads with
 #: care (kg_exporter.service.validation): such a document is sent as it is, for the service to
@@ -22,6 +28,20 @@ def from_json_ld(body: bytes) -> bytes | None:
         )
     except (SyntaxError, ValueError):
         return None
+    return statements or None
+
+
+def of_document(document: Mapping[str, Any]) -> bytes | None:
+    """:func:`from_json_ld` of a rendered document (compact JSON as the sinks encode it): the
+    statements the same, written by :mod:`kg_exporter.flatld` when the document is of its flat
+    profile (every document the templates render; 43 against 149 us per subgraph, measured on
+    the example cluster's), by pyoxigraph otherwise."""
+    body = orjson.dumps(document)
+    if any(keyword in body for keyword in _SEND_AS_IS):
+        return None
+    statements = flatld.to_ntriples(document)
+    if statements is None:
+        return from_json_ld(body)
     return statements or None
 
 

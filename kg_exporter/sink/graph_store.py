@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from kg_exporter.errors import SinkError
 from kg_exporter.identity import SUBGRAPH_GRAPH_PREFIX, subgraph_graph_iri
-from kg_exporter.ntriples import from_json_ld
+from kg_exporter.ntriples import of_document
 from kg_exporter.sink.base import PutOutcome
 from kg_exporter.sink.http import (
     SinkClient,
@@ -240,11 +240,11 @@ def _without_graph_name(document: Mapping[str, Any]) -> Mapping[str, Any]:
 def update_statements(document: Mapping[str, Any]) -> bytes | None:
     """The statements of ``document`` as N-Triples that can go verbatim into a SPARQL ``INSERT
     DATA`` beside other graphs, or None when it must go alone in a PUT: what
-    :func:`~kg_exporter.ntriples.from_json_ld` sends as it is (the store's own parser judges it
+    :func:`~kg_exporter.ntriples.of_document` sends as it is (the store's own parser judges it
     then), and blank nodes: their labels are shared by every graph of one ``INSERT DATA``, where
     two subgraphs' ``_:b0`` would become one node (a literal holding ``_:`` is sent alone too,
     needlessly but harmlessly)."""
-    statements = from_json_ld(encode(document))
+    statements = of_document(document)
     if statements is None or b"_:" in statements:
         return None
     return statements

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from kg_exporter.errors import SinkError, SinkRejected, SinkUnavailable
-from kg_exporter.ntriples import from_json_ld
+from kg_exporter.ntriples import of_document
 from kg_exporter.sink.base import PutOutcome
 from kg_exporter.sink.http import SinkClient, is_retryable, json_body, normalized_url
 from kg_exporter.sink.ids import checked_id, id_path_segment
@@ -85,7 +85,7 @@ class SubgraphApiSink:
 
     def _line(self, subgraph_id: str, document: Mapping[str, Any]) -> bytes:
         if self._ntriples:
-            statements = from_json_ld(encode(document))
+            statements = of_document(document)
             if statements is not None:
                 return orjson.dumps({"id": subgraph_id, "ntriples": statements.decode()})
         return orjson.dumps({"id": subgraph_id, "document": document})
