@@ -91,9 +91,10 @@ def to_ntriples(document: Mapping[str, Any]) -> bytes | None:
 #: IRIs their terms expand to are checked once, not once per document.
 _CONTEXTS: dict[tuple[tuple[str, Any], ...], _Context] = {}
 _MAX_CONTEXTS = 64
-#: Past this many IRIs remembered for one context, its memory starts again (a daemon renders
-#: millions of distinct subjects over its life).
-_MAX_IRIS = 100_000
+#: Past this many IRIs remembered for one context, its memory starts again: a daemon or a backfill
+#: renders distinct subjects without end, and what pays to remember is the few dozen properties,
+#: types and shared IRIs (~250 bytes an entry).
+_MAX_IRIS = 4_096
 
 
 def _context(context: Any) -> _Context:

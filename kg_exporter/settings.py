@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from kg_exporter.errors import SettingsError
 from kg_exporter.glaciation.config import GlaciationSettings, prefix_iri
 from kg_exporter.kinds.entry import KindEntry
+from kg_exporter.yamltext import safe_load
 
 ENV_PREFIX = "KG_EXPORTER_"
 
@@ -434,7 +435,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from exc
     try:
-        loaded = yaml.safe_load(text)
+        loaded = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -32,6 +32,7 @@ import yaml
 
 from kg_exporter import resources
 from kg_exporter.errors import SettingsError
+from kg_exporter.yamltext import safe_load
 
 #: The only parser of the published format: an instant vector whose ``resource`` label names it.
 PROMETHEUS_PARSER = "PROMETHEUS_PARSER"
@@ -79,7 +80,7 @@ def load_measurements(path: Path | None = None) -> MeasurementConfig:
     entry when something is wrong."""
     path = path if path is not None else bundled_measurements_file()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SettingsError(f"cannot read measurement configuration {path}: {exc}") from exc
     except yaml.YAMLError as exc:

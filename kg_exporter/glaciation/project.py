@@ -15,6 +15,7 @@ from kg_exporter.glaciation.names import is_safe_name, pod_id
 from kg_exporter.glaciation.nodes import node_facts
 from kg_exporter.glaciation.pods import pod_facts
 from kg_exporter.glaciation.tasks import task_facts
+from kg_exporter.yamltext import safe_load
 
 UNKNOWN_CLUSTER = "Unknown"
 
@@ -62,7 +63,7 @@ def cluster_name_of(kubeadm_config: Mapping[str, Any] | None) -> str:
     if not isinstance(text, str):
         return UNKNOWN_CLUSTER
     try:
-        config = yaml.safe_load(text)
+        config = safe_load(text)
     except yaml.YAMLError:
         return UNKNOWN_CLUSTER
     name = config.get("clusterName") if isinstance(config, dict) else None

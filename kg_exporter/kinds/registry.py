@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from kg_exporter.errors import SettingsError
 from kg_exporter.kinds.entry import WHERE_SERVED, KindEntry, amend
 from kg_exporter.kinds.spec import KindError, KindSpec, compile_entry
+from kg_exporter.yamltext import safe_load
 
 if TYPE_CHECKING:
     from kg_exporter.settings import Settings
@@ -102,7 +103,7 @@ def read_kinds_file(path: Path) -> list[KindEntry]:
     except OSError as exc:
         raise SettingsError(f"cannot read kinds file {path}: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise SettingsError(f"kinds file {path} is not valid YAML: {exc}") from exc
     return parse_entries(data if data is not None else [], str(path))

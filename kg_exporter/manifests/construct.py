@@ -34,7 +34,7 @@ _SCALARS = frozenset(
 
 
 #: What PyYAML's scalar constructors raise for a value their tag cannot hold.
-_BAD_SCALAR = (ValueError, KeyError, AttributeError, TypeError, OverflowError)
+BAD_SCALAR = (ValueError, KeyError, AttributeError, TypeError, OverflowError)
 
 
 class _NotPlain(Exception):
@@ -49,7 +49,7 @@ def document(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         pass  # RecursionError: SafeConstructor builds nested collections without recursing.
     try:
         return loader.construct_document(node)
-    except _BAD_SCALAR as exc:
+    except BAD_SCALAR as exc:
         raise _unbuildable(node, exc) from exc
 
 
@@ -61,7 +61,7 @@ def _value(loader: yaml.SafeLoader, node: yaml.Node, seen: set[int]) -> Any:
         if tag in _SCALARS:
             try:
                 return loader.yaml_constructors[tag](loader, node)
-            except _BAD_SCALAR as exc:
+            except BAD_SCALAR as exc:
                 raise _unbuildable(node, exc) from exc
         raise _NotPlain
     if id(node) in seen:

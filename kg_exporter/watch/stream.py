@@ -14,6 +14,7 @@ sends it — raises :class:`Expired`: the caller must relist. Other failures rai
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,10 @@ import aiohttp
 from kubernetes_asyncio.client import ApiClient
 
 from kg_exporter.errors import WatchError
+from kg_exporter.watch import deepjson
 from kg_exporter.watch.targets import Target
+
+log = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT = 10.0
 
@@ -87,7 +91,7 @@ async def _request(
         finally:
             response.release()
         try:
-            body = json.loads(text)
+            body = deepjson.loads(text)[0]
         except ValueError:
             body = None
         raise _status_error(response.status, body if isinstance(body, Mapping) else text)
@@ -108,7 +112,7 @@ async def get_json(api: ApiClient, path: str, *, timeout_seconds: float = 30.0) 
             return None
         raise
     try:
-        return json.loads(await response.read())
+        return _read(await response.read(), f"GET {path}")
     except ValueError as exc:
         raise WatchError(f"GET {path}: the answer is not JSON") from exc
     finally:
@@ -130,7 +134,7 @@ async def list_page(
     timeout = aiohttp.ClientTimeout(total=timeout_seconds, connect=_CONNECT_TIMEOUT)
     response = await _request(api, target.collection_path, query, timeout)
     try:
-        body = json.loads(await response.read())
+        body = _read(await response.read(), f"listing {target}")
     except ValueError as exc:
         raise WatchError(f"listing {target}: the answer is not JSON") from exc
     finally:
@@ -182,9 +186,22 @@ async def watch_events(
         response.close()
 
 
+def _read(body: bytes, what: str) -> Any:
+    """The JSON ``body``; values nested past :data:`deepjson.MAX_DEPTH` read as null, and said."""
+    data, cut = deepjson.loads(body)
+    if cut:
+        log.warning(
+            "%s: values nested more than %d levels deep are read as null (the parser stops "
+            "near 1,000 levels; nothing kg-exporter reads lies that deep)",
+            what,
+            deepjson.MAX_DEPTH,
+        )
+    return data
+
+
 def _event(target: Target, line: bytes) -> RawEvent:
     try:
-        data = json.loads(line)
+        data = _read(line, f"watch of {target}")
     except ValueError as exc:
         raise WatchError(f"watch of {target}: an event is not JSON") from exc
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):

@@ -10,6 +10,7 @@ import asyncio
 import copy
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -260,3 +261,42 @@ def test_hostile_objects_over_the_wire_leave_the_daemon_live_and_others_written(
             )
         finally:
             daemon.stop()
+
+
+def test_objects_nested_past_the_parser_are_read_with_the_deep_values_cut(
+    tmp_path: Path, metadata_service: MetadataService
+) -> None:
+    """The API server keeps custom resources nested up to 10,000 levels; Python's JSON parser
+    stops near 1,000. Such an object, listed or watched, is written like any other (its deep
+    values read as null, with a warning) and the daemon's watch of its kind goes on."""
+    ms = metadata_service
+    # The fake API server runs in this process, and Python's encoder recurses as its parser does.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)
+    try:
+        with FakeKube(bookmark_interval=BOOKMARK_INTERVAL, validate=False) as fake:
+            listed = deployment("deep-listed")
+            listed["spec"]["x-unknown"] = nested(1_500)
+            put(fake, {**listed, "status": {"availableReplicas": 1}})
+            daemon = SinkDaemon(fake.kubeconfig_path, ms.url, tmp_path, {})
+            daemon.ready_path = "/healthz"
+            try:
+                daemon.start()
+                watched = deployment("deep-watched")
+                watched["spec"]["x-unknown"] = nested(3_000)
+                put(fake, {**watched, "status": {"availableReplicas": 1}})
+                put(fake, {**deployment("good-after"), "status": {"availableReplicas": 1}})
+                names = {"deep-listed", "deep-watched", "good-after"}
+                eventually(
+                    lambda: all(ms.phase(dep_id(n)) == "running" for n in names),
+                    within=90,
+                    what="the deep workloads and the one after them written",
+                )
+                assert daemon.alive and healthz(daemon.url) == 200
+                log = daemon.log_text()
+                assert "Traceback" not in log, log[-5000:]
+                assert "read as null" in log
+            finally:
+                daemon.stop()
+    finally:
+        sys.setrecursionlimit(limit)

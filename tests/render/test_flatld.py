@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kg_exporter.flatld import to_ntriples
+from kg_exporter.ntriples import from_json_ld, of_document
 from tests.render import fixtures as f
 from tests.render.test_examples_conform import SUBGRAPHS
 from tests.render.test_hostile import HOSTILE, RENDERER, hostile_deployment
@@ -216,3 +217,21 @@ def test_random_iris_read_the_same_or_are_left_to_the_parser() -> None:
         iri = random_iri(rng)
         accepted += assert_same_or_outside(node(**{"ex:p": {"@id": iri}, iri: "x"}))
     assert accepted > 500, accepted
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE, st.sampled_from(["@import", "@annotation", "\\u0040id", "\x01", "\x7f", "x"]))
+def test_of_document_says_what_pyoxigraph_says_even_with_keywords_in_strings(
+    label: str, word: str
+) -> None:
+    workload, telemetry = RENDERER.workload(hostile_deployment("web", "shop", label + word, word))
+    for subgraph in (workload, telemetry):
+        ours = of_document(subgraph.document)
+        assert ours is not None  # a rendered document is flat whatever its strings hold
+        assert Counter(ours.splitlines()) == pyoxigraph_lines(subgraph.document)
+
+
+def test_of_document_leaves_to_pyoxigraph_what_is_not_flat() -> None:
+    document = node(**{"ex:p": {"@value": "chat", "@language": "fr"}})
+    assert of_document(document) == from_json_ld(orjson.dumps(document))
+    assert of_document(node(**{"@import": "http://example.org/c"})) is None
