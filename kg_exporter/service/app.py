@@ -46,10 +46,12 @@ from kg_exporter.service.batch import (
     Refused,
     parse_bodies,
     read_batch,
+    read_flat,
     refusal,
     results_body,
 )
 from kg_exporter.service.batch import digest as batch_digest
+from kg_exporter.service.flat import flat_statements
 from kg_exporter.service.group import GroupWriter
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.metrics import ServiceMetrics
@@ -240,8 +242,11 @@ class _Service:
             return _unchanged()
         self._check_depth(body)
         if in_process(body, self.limits):
-            statements, count = checked_statements(body, self.limits, self.compactor)
+            flat = flat_statements(body, self.limits, self.compactor)
+            self.metrics.read_bodies(flat=flat is not None)
+            statements, count = flat or checked_statements(body, self.limits, self.compactor)
         else:
+            self.metrics.read_bodies(flat=False)
             answer, statements = await self.parsers.call(
                 {"op": PARSE}, body, seconds=self.limits.parse_seconds
             )
@@ -286,7 +291,8 @@ class _Service:
 
     async def batch(self, request: web.Request) -> web.StreamResponse:
         """``POST /subgraph``: see :mod:`kg_exporter.service.batch`. Each document goes through
-        the checks and limits of a PUT body, in the parse workers."""
+        the checks and limits of a PUT body: rendered JSON-LD is read here
+        (:mod:`~kg_exporter.service.flat`), the rest in the parse workers."""
         if request.content_type.lower() != NDJSON:
             raise BadRequest(
                 415,
@@ -302,14 +308,11 @@ class _Service:
             elif self.store.unchanged(line.subgraph_id, line.digest):
                 results.append({"id": line.subgraph_id, "status": 204, "unchanged": True})
             else:
-                # Depth and every other check in the workers: the event loop, serving the whole
-                # batch, stays free for the next one.
+                # Checked with the others (see _parse): what is not rendered JSON-LD goes to
+                # the workers, so that the event loop stays free for the next batch.
                 parse.append((len(results), line))
                 results.append({"id": line.subgraph_id})
-        entries = [entry for _, entry in parse]
-        parsed = self._parse_small(entries)
-        if parsed is None:
-            parsed = await parse_bodies(self.parsers, entries, self.limits, self.compactor)
+        parsed = await self._parse([entry for _, entry in parse])
         writes: list[Statements] = []
         written: list[int] = []
         for (index, entry), outcome in zip(parse, parsed, strict=True):
@@ -326,6 +329,22 @@ class _Service:
         for answered in results:
             self.metrics.wrote(int(answered["status"]), unchanged=bool(answered.get("unchanged")))
         return web.Response(body=results_body(results), content_type="application/json")
+
+    async def _parse(self, entries: list[Entry]) -> list[bytes | BadRequest]:
+        """Each entry's statements, or why it is refused: rendered JSON-LD read here
+        (:func:`read_flat`), the rest by the parser, here or in the workers."""
+        outcomes = read_flat(entries, self.limits, self.compactor)
+        rest = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        self.metrics.read_bodies(flat=True, count=sum(type(o) is bytes for o in outcomes))
+        self.metrics.read_bodies(flat=False, count=len(rest))
+        if rest:
+            others = [entries[i] for i in rest]
+            parsed = self._parse_small(others)
+            if parsed is None:
+                parsed = await parse_bodies(self.parsers, others, self.limits, self.compactor)
+            for index, outcome in zip(rest, parsed, strict=True):
+                outcomes[index] = outcome
+        return [outcome if outcome is not None else b"" for outcome in outcomes]
 
     def _parse_small(self, entries: list[Entry]) -> list[bytes | BadRequest] | None:
         """The JSON-LD documents of a batch no bigger in all than one small plain PUT body (a

@@ -37,11 +37,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from kg_exporter.service.flat import flat_statements
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.validation import (
     N_TRIPLES,
@@ -66,12 +67,14 @@ MAX_SUBGRAPHS = 1_000
 @dataclass(frozen=True)
 class Entry:
     """One readable line: the id, and the document as a PUT body with its digest; with
-    ``body_format`` :data:`~kg_exporter.service.validation.N_TRIPLES`, N-Triples instead."""
+    ``body_format`` :data:`~kg_exporter.service.validation.N_TRIPLES`, N-Triples instead.
+    ``document``: the JSON-LD document ``body`` is the compact JSON of (none for N-Triples)."""
 
     subgraph_id: str
     body: bytes
     digest: bytes
     body_format: str | None = None
+    document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ def _entry(line: bytes) -> Entry | Refused:
         reason = BadRequest(400, "body is not a JSON object", f"the document is a JSON {kind}")
         return Refused(subgraph_id, reason)
     body = orjson.dumps(document)
-    return Entry(subgraph_id, body, digest(body))
+    return Entry(subgraph_id, body, digest(body), document=document)
 
 
 def digest(body: bytes) -> bytes:
@@ -151,6 +154,26 @@ def digest(body: bytes) -> bytes:
 
 def results_body(results: list[dict[str, Any]]) -> bytes:
     return orjson.dumps({"results": results})
+
+
+def read_flat(
+    entries: list[Entry], limits: Limits, readable: Compactor | None
+) -> list[bytes | BadRequest | None]:
+    """Each JSON-LD document's statements as the service reads those of kg-exporter's flat
+    profile itself (:mod:`~kg_exporter.service.flat`), or its refusal by the checks before any
+    parser; None for what goes to :func:`parse_bodies` (the parser's path)."""
+    outcomes: list[bytes | BadRequest | None] = []
+    for entry in entries:
+        if entry.document is None:
+            outcomes.append(None)
+            continue
+        try:
+            flat = flat_statements(entry.body, limits, readable, entry.document)
+        except BadRequest as exc:
+            outcomes.append(exc)
+            continue
+        outcomes.append(flat[0] if flat is not None else None)
+    return outcomes
 
 
 async def parse_bodies(

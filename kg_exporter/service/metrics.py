@@ -46,6 +46,14 @@ class ServiceMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.bodies = Counter(
+            "kg_metadata_service_bodies_read",
+            "Subgraph bodies (a PUT's, or a line of a batch) read into statements, by reader: flat "
+            "(the service's own reader of the flat JSON-LD kg-exporter renders), or parser "
+            "(pyoxigraph's parsers, in the service or a body worker: everything else).",
+            ["reader"],
+            registry=registry,
+        )
         self.subgraphs = Gauge(
             "kg_metadata_service_subgraphs",
             "Subgraphs currently stored.",
@@ -66,3 +74,8 @@ class ServiceMetrics:
         else:
             outcome = "refused"
         self.writes.labels(outcome).inc()
+
+    def read_bodies(self, *, flat: bool, count: int = 1) -> None:
+        """``count`` bodies went to the flat reader (``flat``) or to the parser."""
+        if count:
+            self.bodies.labels("flat" if flat else "parser").inc(count)

@@ -91,7 +91,7 @@ def parse_document(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[ox.Trip
     ``@direction``, remote contexts); then pyoxigraph's parser, which cannot fetch anything,
     stopped at ``limits.max_triples``.
     """
-    _check_body(body, limits)
+    check_body(body, limits)
     triples = []
     try:
         for quad in ox.parse(body, format=ox.RdfFormat.JSON_LD):
@@ -107,7 +107,7 @@ def parse_document(body: bytes, limits: Limits = DEFAULT_LIMITS) -> list[ox.Trip
     return triples
 
 
-def _check_body(body: bytes, limits: Limits) -> None:
+def check_body(body: bytes, limits: Limits) -> None:
     """What is refused before the JSON-LD parser sees ``body`` (see :func:`parse_document`)."""
     if body.lstrip()[:1] != b"{":
         raise _not_an_object(body)
@@ -137,19 +137,19 @@ def checked_statements(
     if len(body) <= IN_PROCESS_BYTES:
         statements = _small_statements(body, limits)
         count = statements.count(b"\n")
-        if readable is not None and _may_not_read_back(statements, readable.terms):
+        if readable is not None and may_not_read_back(statements, readable.terms):
             triples = [q.triple for q in ox.parse(statements, format=ox.RdfFormat.N_TRIPLES)]
             _check_readable(triples, readable)
         return statements, count
     triples = parse_document(body, limits)
     statements = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-    if readable is not None and _may_not_read_back(statements, readable.terms):
+    if readable is not None and may_not_read_back(statements, readable.terms):
         _check_readable(triples, readable)
     return statements, len(triples)
 
 
 def _small_statements(body: bytes, limits: Limits) -> bytes:
-    _check_body(body, limits)
+    check_body(body, limits)
     try:
         quads = ox.parse(body, format=ox.RdfFormat.JSON_LD)
         statements = ox.serialize(quads, format=ox.RdfFormat.N_TRIPLES) or b""
@@ -190,7 +190,7 @@ def _too_many_triples(limits: Limits) -> BadRequest:
     )
 
 
-def _may_not_read_back(statements: bytes, terms: frozenset[str]) -> bool:
+def may_not_read_back(statements: bytes, terms: frozenset[str]) -> bool:
     """False when the N-Triples ``statements`` surely compact with a context of these ``terms``:
     what cannot is an RDF-star triple term (``<<``) or an IRI whose scheme is one of the terms,
     and every IRI is written ``<...>``, a datatype's too. Even a cheap check of every IRI cost a
@@ -247,7 +247,7 @@ def checked_ntriples(body: bytes, limits: Limits, readable: Compactor | None) ->
     ):
         raise BadRequest(400, "@direction not supported", _UNSUPPORTED["@direction"])
     statements = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-    if readable is not None and _may_not_read_back(statements, readable.terms):
+    if readable is not None and may_not_read_back(statements, readable.terms):
         _check_readable(triples, readable)
     return statements, len(triples)
 
@@ -282,7 +282,7 @@ def plain_ntriples(
     count = statements.count(b"\n")
     if count > limits.max_triples:  # more than one statement on a line
         raise _too_many_triples(limits)
-    if readable is not None and _may_not_read_back(statements, readable.terms):
+    if readable is not None and may_not_read_back(statements, readable.terms):
         triples = [quad.triple for quad in ox.parse(statements, format=ox.RdfFormat.N_TRIPLES)]
         _check_readable(triples, readable)
     return statements, count

@@ -13,7 +13,6 @@ sends it — raises :class:`Expired`: the caller must relist. Other failures rai
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
