@@ -120,8 +120,9 @@ class SinkSettings(_Frozen):
         10.0,
         gt=0,
         description="Seconds to wait for one request before it counts as failed (to connect, "
-        "and for each part of the answer); waiting for a free connection of the client's own "
-        "pool, behind the process's other requests, does not count.",
+        "for the server to take each 256 KiB of a large body, and for each part of the "
+        "answer); waiting for a free connection of the client's own pool, behind the "
+        "process's other requests, does not count.",
     )
     max_attempts: int = Field(
         6, ge=1, description="Attempts per request inside one write before the key is re-queued."

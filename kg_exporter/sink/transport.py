@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import BytesPayload
 from yarl import URL
 
 from kg_exporter.sink.wire import Answer
@@ -39,6 +41,43 @@ DEFAULT_HEADERS: Mapping[str, str] = {
 }
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+#: Bodies up to this size are handed to the socket whole: aiohttp only waits for the peer to read
+#: past its 64 KiB buffer, so a smaller body is written at once, and the read timeout covers the
+#: wait for the answer.
+_PACED_ABOVE = 64 * 1024
+_PIECE = 256 * 1024
+
+
+class _PacedBody(BytesPayload):
+    """A request body written in pieces, each within ``seconds`` (httpx's write timeout).
+
+    aiohttp starts its read timeout only once the body is written, and has no limit on writing:
+    a peer that accepts the connection but stops reading held a 64 MiB PUT for as long as TCP
+    kept the connection up (measured: still waiting after 30 s with a 2 s timeout). Now such a
+    request fails, and the sink retries it like any other transport error."""
+
+    def __init__(self, value: bytes, seconds: float) -> None:
+        super().__init__(value)
+        self._seconds = seconds
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        body = memoryview(self._value)[:content_length]
+        for start in range(0, len(body), _PIECE):
+            try:
+                async with asyncio.timeout(self._seconds):
+                    await writer.write(body[start : start + _PIECE])
+            except TimeoutError as exc:
+                raise _WriteStalled(f"the peer read nothing for {self._seconds:g} s") from exc
+
+
+class _WriteStalled(aiohttp.ClientOSError):
+    """The body could not be written within the write timeout."""
 
 
 @functools.lru_cache(maxsize=16)
@@ -87,6 +126,7 @@ class AiohttpWire:
             content=content,
             headers=headers,
             limits=client_timeout(timeout_seconds, timeout_seconds),
+            write_seconds=timeout_seconds,
         )
 
     async def exchange(
@@ -97,17 +137,22 @@ class AiohttpWire:
         content: bytes | None,
         headers: Headers,
         limits: aiohttp.ClientTimeout,
+        write_seconds: float | None = None,
     ) -> Answer:
         """One request, its answer read whole; ``headers`` are sent as given, after
-        :data:`DEFAULT_HEADERS` (the session's)."""
+        :data:`DEFAULT_HEADERS` (the session's). ``write_seconds`` bounds each piece of a large
+        body (see :class:`_PacedBody`)."""
         session = self._session_for_this_loop()
+        data: bytes | _PacedBody | None = content or None
+        if content and write_seconds is not None and len(content) > _PACED_ABOVE:
+            data = _PacedBody(content, write_seconds)
         try:
             async with session.request(
                 method,
                 # encoded=True: send the URL exactly as given; yarl would otherwise decode escapes
                 # such as %2E and change which resource is named.
                 URL(url, encoded=True),
-                data=content or None,
+                data=data,
                 headers=headers,
                 allow_redirects=False,
                 timeout=limits,
@@ -117,6 +162,12 @@ class AiohttpWire:
             raise httpx.ConnectTimeout(str(exc) or "connect timed out") from exc
         except aiohttp.ClientConnectorError as exc:
             raise httpx.ConnectError(str(exc)) from exc
+        except aiohttp.ClientOSError as exc:
+            # aiohttp reports a failed body write as its own ClientOSError, ours as the cause.
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, _WriteStalled):
+                raise httpx.WriteTimeout(str(cause)) from exc
+            raise httpx.NetworkError(str(exc) or type(exc).__name__) from exc
         except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
             raise httpx.ReadTimeout(str(exc) or "read timed out") from exc
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
@@ -175,6 +226,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 content=body,
                 headers=headers,
                 limits=client_timeout(timeouts.get("connect"), timeouts.get("read")),
+                write_seconds=timeouts.get("write"),
             )
         except httpx.TransportError as exc:
             exc.request = request

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -26,6 +26,21 @@ BROKEN = [
 ]
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def loopback(handler: Handler) -> AsyncIterator[str]:
+    """A raw TCP server on 127.0.0.1 running ``handler`` for each connection; its URL."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 @contextlib.asynccontextmanager
 async def raw_server(script: list[bytes]) -> AsyncIterator[tuple[str, list[bytes]]]:
     heads: list[bytes] = []
@@ -37,13 +52,8 @@ async def raw_server(script: list[bytes]) -> AsyncIterator[tuple[str, list[bytes
             await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", heads
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with loopback(answer) as url:
+        yield url, heads
 
 
 async def test_broken_answers_are_retried_each_on_a_new_connection() -> None:
@@ -73,3 +83,53 @@ async def test_a_redirect_is_not_followed(status: int) -> None:
         finally:
             await sink.aclose()
     assert refused.value.status == status and len(heads) == 1
+
+
+@contextlib.asynccontextmanager
+async def server_that_stops_reading(answer_from: int) -> AsyncIterator[tuple[str, list[int]]]:
+    """Reads each request's head; the first ``answer_from - 1`` connections then never read
+    again (the body piles up in the socket buffers), later ones read the body and answer 201."""
+    connections: list[int] = []
+    held: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(len(connections) + 1)
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            head = await reader.readuntil(b"\r\n\r\n")
+            if len(connections) < answer_from:
+                held.append(writer)  # never read from, never closed until the test ends
+                return
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            writer.write(CREATED)
+            await writer.drain()
+        writer.close()
+
+    async with loopback(serve) as url:
+        try:
+            yield url, connections
+        finally:
+            for writer in held:
+                writer.close()
+
+
+async def test_a_peer_that_stops_reading_a_large_body_is_a_timeout_then_retried() -> None:
+    # aiohttp starts its read timeout only after the body is written; without a write limit this
+    # PUT waited as long as TCP kept the connection (tried: still waiting after 30 s at 2 s).
+    document = {**workload_document(), "padding": "x" * (32 << 20)}  # past any socket buffer
+    sleeps = Sleeps()
+    async with server_that_stops_reading(answer_from=3) as (url, connections):
+        sink = make_sink("subgraph", url, sleeps, timeout_seconds=1.0)
+        try:
+            outcome = await asyncio.wait_for(sink.put(ID, document), timeout=60)
+        finally:
+            await sink.aclose()
+    assert outcome == PutOutcome.CREATED
+    # Two stalled connections (aiohttp sends a PUT once more by itself when the first fails),
+    # then the sink's retry after one backoff, on a new connection.
+    assert len(connections) == 3
+    assert len(sleeps.delays) == 1
