@@ -299,7 +299,23 @@ class _Service:
                 "unsupported content type",
                 f'send {NDJSON}, one {{"id": ..., "document": ...}} per line',
             )
-        lines = read_batch(await self._body(request))
+        # Judged in a call of its own: the documents (~3x the body's size) are let go before the
+        # store write, the longest part.
+        results, writes, written = await self._judge(read_batch(await self._body(request)))
+        if writes:
+            # A thread: a bulk load or staging (a synced file) takes long enough to be felt.
+            outcomes = await asyncio.to_thread(self.store.put_many, writes)
+            for index, result in zip(written, outcomes, strict=True):
+                results[index].update(_BATCH_RESULTS[result])
+        for answered in results:
+            self.metrics.wrote(int(answered["status"]), unchanged=bool(answered.get("unchanged")))
+        return web.Response(body=results_body(results), content_type="application/json")
+
+    async def _judge(
+        self, lines: list[Entry | Refused]
+    ) -> tuple[list[dict[str, Any]], list[Statements], list[int]]:
+        """Each line's result so far (refused, unchanged, or only its id), the writes to make,
+        and the index in the results of each write."""
         results: list[dict[str, Any]] = []
         parse: list[tuple[int, Entry]] = []
         for line in lines:
@@ -321,14 +337,7 @@ class _Service:
             else:
                 written.append(index)
                 writes.append(Statements(entry.subgraph_id, outcome, entry.digest))
-        if writes:
-            # A thread: a bulk load or staging (a synced file) takes long enough to be felt.
-            outcomes = await asyncio.to_thread(self.store.put_many, writes)
-            for index, result in zip(written, outcomes, strict=True):
-                results[index].update(_BATCH_RESULTS[result])
-        for answered in results:
-            self.metrics.wrote(int(answered["status"]), unchanged=bool(answered.get("unchanged")))
-        return web.Response(body=results_body(results), content_type="application/json")
+        return results, writes, written
 
     async def _parse(self, entries: list[Entry]) -> list[bytes | BadRequest]:
         """Each entry's statements, or why it is refused: rendered JSON-LD read here
