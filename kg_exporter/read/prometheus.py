@@ -140,7 +140,8 @@ class PrometheusClient:
 def _json(response: httpx.Response, url: str) -> dict[str, Any]:
     try:
         body = response.json()
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than Python's parser goes.
         snippet = response.text[:120]
         raise PrometheusError(
             f"Prometheus at {url} answered HTTP {response.status_code} with a body that is not "

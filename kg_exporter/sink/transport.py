@@ -80,6 +80,34 @@ class _WriteStalled(aiohttp.ClientOSError):
     """The body could not be written within the write timeout."""
 
 
+#: The largest answer read (after decompression). The largest a Metadata Service sends in normal
+#: work is a subgraph or an id list of a few MB; without a limit, a server (or something posing
+#: as one) answering without end, or a small gzip bomb, would take the daemon past its memory
+#: limit (256 MiB in deploy/) instead of failing one request.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
+
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole answer, or :class:`httpx.RemoteProtocolError` past ``limit`` bytes."""
+    length = response.content_length
+    if length is not None and length > limit:
+        raise _too_large(limit)
+    if length is not None and "Content-Encoding" not in response.headers:
+        return await response.read()  # framed by its length: cannot grow past it
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in response.content.iter_any():
+        size += len(piece)
+        if size > limit:
+            raise _too_large(limit)
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _too_large(limit: int) -> httpx.RemoteProtocolError:
+    return httpx.RemoteProtocolError(f"the answer is larger than {limit // (1024 * 1024)} MiB")
+
+
 @functools.lru_cache(maxsize=16)
 def client_timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
     """aiohttp's limits for httpx's ``connect`` and ``read`` timeouts.
@@ -104,7 +132,9 @@ class AiohttpWire:
         ssl_context: ssl.SSLContext | None = None,
         max_connections: int = 64,
         keepalive_seconds: float = 15.0,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
+        self._max_answer_bytes = max_answer_bytes
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._max_connections = max_connections
         self._keepalive = keepalive_seconds
@@ -157,7 +187,7 @@ class AiohttpWire:
                 allow_redirects=False,
                 timeout=limits,
             ) as response:
-                body = await response.read()
+                body = await _read_capped(response, self._max_answer_bytes)
         except aiohttp.ConnectionTimeoutError as exc:
             raise httpx.ConnectTimeout(str(exc) or "connect timed out") from exc
         except aiohttp.ClientConnectorError as exc:

@@ -142,6 +142,10 @@ def error(status: int, error_type: str, message: str) -> httpx.Response:
             httpx.Response(200, text="<html>Grafana login</html>"),
             "answered HTTP 200 with a body that is not JSON",
         ),
+        (
+            httpx.Response(200, text="[" * 5_000 + "]" * 5_000),  # past Python's parser
+            "answered HTTP 200 with a body that is not JSON",
+        ),
         (httpx.Response(200, json=[1, 2]), "JSON that is not an API response object"),
         (
             httpx.Response(200, json={"status": "success", "data": {"resultType": "vector"}}),

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import httpx
 import pytest
 
 from kg_exporter.errors import SinkRejected
 from kg_exporter.sink import PutOutcome
+from kg_exporter.sink.transport import AiohttpWire
 from tests.sink.documents import workload_document
 from tests.sink.test_client import ID, Sleeps, make_sink
 
@@ -133,3 +136,42 @@ async def test_a_peer_that_stops_reading_a_large_body_is_a_timeout_then_retried(
     # then the sink's retry after one backoff, on a new connection.
     assert len(connections) == 3
     assert len(sleeps.delays) == 1
+
+
+def _chunked_without_end() -> bytes:
+    piece = b"x" * 65_536
+    return (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + (b"%x\r\n%s\r\n" % (len(piece), piece)) * 64
+    )  # 4 MiB, and never the last chunk
+
+
+def _gzip_bomb() -> bytes:
+    body = gzip.compress(b"\0" * (4 << 20))  # 4 MiB of zeros in ~4 KiB
+    return b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n" + b"x" * 1024,
+        _chunked_without_end(),
+        _gzip_bomb(),
+    ],
+    ids=["declared 10 GB", "chunked without end", "gzip bomb"],
+)
+async def test_an_answer_past_the_limit_is_a_transport_error_not_a_memory_blowup(
+    answer: bytes,
+) -> None:
+    wire = AiohttpWire(max_answer_bytes=1 << 20)
+    async with raw_server([answer]) as (url, _):
+        try:
+            with pytest.raises(httpx.RemoteProtocolError, match="larger than 1 MiB"):
+                await wire.send(
+                    "GET", f"{url}/subgraph", content=None, headers={}, timeout_seconds=5
+                )
+        finally:
+            await wire.aclose()
