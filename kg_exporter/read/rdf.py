@@ -17,9 +17,15 @@ import rdflib
 from rdflib.term import Node
 
 from kg_exporter.errors import TelemetryParseError
+from kg_exporter.service.nesting import json_too_deep
 
 #: What :func:`as_graph` accepts: a parsed JSON-LD document, its text, or a graph.
 Source = Mapping[str, Any] | str | bytes | rdflib.Graph
+
+#: Deepest nesting read. pyoxigraph's JSON-LD parser recurses once per level and overflows the
+#: native stack (SIGSEGV, the caller's whole process) some thousands of levels down (10,000
+#: measured); a telemetry subgraph nests about five.
+MAX_JSON_DEPTH = 256
 
 
 def as_graph(source: Source) -> rdflib.Graph:
@@ -27,7 +33,15 @@ def as_graph(source: Source) -> rdflib.Graph:
     (a SPARQL ``CONSTRUCT`` or a GLACIATION snapshot may hold the subgraph in one)."""
     if isinstance(source, rdflib.Graph):
         return source
-    data = json.dumps(source) if isinstance(source, Mapping) else source
+    try:
+        data = json.dumps(source) if isinstance(source, Mapping) else source
+    except RecursionError as exc:
+        raise TelemetryParseError(
+            "the document nests deeper than Python's JSON encoder goes"
+        ) from exc
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if json_too_deep(raw, MAX_JSON_DEPTH):
+        raise TelemetryParseError(f"the document nests more than {MAX_JSON_DEPTH} deep")
     try:
         quads = ox.parse(data, format=ox.RdfFormat.JSON_LD)
         graph = rdflib.Graph()

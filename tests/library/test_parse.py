@@ -71,7 +71,10 @@ def test_a_workload_telemetry_says_exactly_what_the_template_wrote(renderer: Ren
     assert cpu.prometheus_url == telemetry.prometheus_url
     assert cpu.iri == base + "/telemetry/metrics/cpu_usage"
     assert telemetry.loki_url == "http://loki.monitoring.svc:3100"
-    assert telemetry.logql == '{namespace="shop",pod=~"web-[456789bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}"}'
+    assert (
+        telemetry.logql
+        == '{namespace="shop",pod=~"web-[456789bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}"}'
+    )
     grafana = "http://grafana.monitoring.svc:3000/d/"
     assert telemetry.dashboards == (
         grafana + "kg-workload-logs?var-namespace=shop&var-workload=web&var-kind=Deployment",
@@ -288,4 +291,27 @@ def test_input_that_cannot_be_read_offline_is_refused(source: Any) -> None:
     with pytest.raises(
         TelemetryParseError, match="not a JSON-LD document that can be read offline"
     ):
+        parse_telemetry(source)
+
+
+def _deep_text(depth: int) -> str:
+    # Node objects nested inside each other: each level a triple for pyoxigraph to recurse into.
+    return '{"@id": "urn:a", "urn:p": ' + '{"urn:p": ' * depth + '"x"' + "}" * depth + "}"
+
+
+def _deep_dict(depth: int) -> dict[str, Any]:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"urn:p": value}
+    return {"@id": "urn:a", "urn:p": value}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [_deep_text(20_000), _deep_text(20_000).encode(), _deep_dict(300), _deep_dict(5_000)],
+    ids=["text", "bytes", "dict 300 deep", "dict 5,000 deep"],
+)
+def test_a_document_nested_past_the_parser_is_refused_not_a_crash(source: Any) -> None:
+    # pyoxigraph's JSON-LD parser overflows the native stack (SIGSEGV) ~10,000 levels down.
+    with pytest.raises(TelemetryParseError, match="nests"):
         parse_telemetry(source)
