@@ -51,7 +51,7 @@ class DirectorySink:
             document = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise SinkError(f"cannot read {path}: {exc}") from exc
         if not isinstance(document, dict):
             raise SinkError(f"{path} does not hold a JSON-LD object")

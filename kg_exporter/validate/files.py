@@ -77,6 +77,8 @@ def read_entries(path: Path) -> list[Entry]:
         raise UnreadableFile(
             f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+    except RecursionError as exc:
+        raise UnreadableFile("nested deeper than Python's JSON parser goes") from exc
     found = entries(data)
     if not found:
         raise UnreadableFile("holds no document")

@@ -75,3 +75,15 @@ def test_bad_input_is_one_clear_error(
     else:  # validate reports on stdout, naming the file and line
         assert "not valid JSON at line 2" in result.stdout, result.stdout
     assert ROOT  # the commands ran from outside the checkout
+
+
+def test_validate_a_file_nested_past_the_parser(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"@id": "urn:a", "urn:p": ' + '{"urn:p": ' * 5_000 + '"x"' + "}" * 5_001)
+    result = subprocess.run(
+        [sys.executable, "-m", "kg_exporter.cli", "validate", str(deep)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert "nested deeper than Python's JSON parser goes" in result.stdout, result.stdout
