@@ -77,7 +77,8 @@ def _lease(namespace: str, name: str, record: LeaseRecord) -> client.V1Lease:
 
 
 def _record(lease: Any) -> LeaseRecord:
-    spec = lease.spec
+    # The API server takes a Lease without spec (a bare manifest, another tool): nobody holds it.
+    spec = lease.spec if lease.spec is not None else client.V1LeaseSpec()
     return LeaseRecord(
         holder_identity=spec.holder_identity or "",
         lease_duration_seconds=int(spec.lease_duration_seconds or 0),

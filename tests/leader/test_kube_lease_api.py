@@ -71,3 +71,26 @@ async def test_two_electors_on_one_server_elect_one(leases: KubeLeaseApi) -> Non
     assert await a.try_acquire_or_renew() is Attempt.HELD
     assert await b.try_acquire_or_renew() is Attempt.HELD_BY_OTHER
     assert await a.try_acquire_or_renew() is Attempt.HELD
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [None, {}, {"holderIdentity": None, "leaseDurationSeconds": None}],
+    ids=["no spec", "empty spec", "null fields"],
+)
+async def test_a_lease_someone_else_left_without_a_spec_is_free_to_take(
+    fake_kube: FakeKube, leases: KubeLeaseApi, spec: dict[str, object] | None
+) -> None:
+    # The API server accepts a Lease without spec (kubectl apply of a bare Lease, another tool).
+    lease: dict[str, object] = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "kg", "namespace": "default"},
+    }
+    if spec is not None:
+        lease["spec"] = spec
+    fake_kube.create(lease)
+    read = await leases.get("default", "kg")
+    assert read is not None and read.holder_identity == "" and read.renew_time is None
+    elector = LeaderElector(ElectionConfig("kg", "default", "a"), leases)
+    assert await elector.try_acquire_or_renew() is Attempt.HELD
