@@ -90,11 +90,16 @@ def to_ntriples(document: Mapping[str, Any]) -> bytes | None:
 #: The contexts seen, by their items: documents rendered by one process share a handful, and the
 #: IRIs their terms expand to are checked once, not once per document.
 _CONTEXTS: dict[tuple[tuple[str, Any], ...], _Context] = {}
-_MAX_CONTEXTS = 64
+#: What is remembered is bounded for the Metadata Service, which reads documents from anyone:
+#: at most this many contexts, each remembering at most :data:`_MAX_IRIS` IRIs of each kind, none
+#: longer than :data:`_MAX_REMEMBERED_CHARS` (a few MB in all; 64 contexts of 4,096 unbounded IRIs
+#: would have let a client fill the service's memory with long ones).
+_MAX_CONTEXTS = 8
 #: Past this many IRIs remembered for one context, its memory starts again: a daemon or a backfill
 #: renders distinct subjects without end, and what pays to remember is the few dozen properties,
 #: types and shared IRIs (~250 bytes an entry).
-_MAX_IRIS = 4_096
+_MAX_IRIS = 2_048
+_MAX_REMEMBERED_CHARS = 256
 
 
 def _context(context: Any) -> _Context:
@@ -162,9 +167,11 @@ class _Context:
                 expanded = value
             if not _vouched(expanded):
                 raise _Outside
-        if len(seen) >= _MAX_IRIS:
-            seen.clear()
-        known = seen[value] = f"<{expanded}>"
+        known = f"<{expanded}>"
+        if len(known) <= _MAX_REMEMBERED_CHARS:
+            if len(seen) >= _MAX_IRIS:
+                seen.clear()
+            seen[value] = known
         return known
 
     def write(self, node: Any, lines: list[str]) -> str:

@@ -235,3 +235,19 @@ def test_of_document_leaves_to_pyoxigraph_what_is_not_flat() -> None:
     document = node(**{"ex:p": {"@value": "chat", "@language": "fr"}})
     assert of_document(document) == from_json_ld(orjson.dumps(document))
     assert of_document(node(**{"@import": "http://example.org/c"})) is None
+
+
+def test_what_is_remembered_stays_bounded_whatever_the_documents() -> None:
+    # The Metadata Service reads documents from anyone: long IRIs and many contexts must not pile
+    # up in the caches that make rendered documents cheap.
+    from kg_exporter import flatld
+
+    for n in range(200):
+        context = {**CONTEXT, f"t{n}": "http://example.org/t#"}
+        for m in range(30):
+            long_iri = f"http://example.org/{n}/{m}/" + "x" * 10_000
+            assert to_ntriples({"@context": context, "@id": long_iri, "ex:p": {"@id": long_iri}})
+    assert len(flatld._CONTEXTS) <= flatld._MAX_CONTEXTS
+    for known in flatld._CONTEXTS.values():
+        assert len(known.ids) <= flatld._MAX_IRIS and len(known.vocab) <= flatld._MAX_IRIS
+        assert all(len(iri) <= flatld._MAX_REMEMBERED_CHARS for iri in known.ids.values())
