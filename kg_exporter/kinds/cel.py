@@ -208,10 +208,42 @@ def _add(trie: Needs, path: tuple[str, ...]) -> None:
         node = child
 
 
-def prune(value: Any, needs: Needs | str) -> Any:
-    """The part of ``value`` that ``needs`` reaches; the same CEL results, far fewer fields."""
+#: CEL's ``map`` and ``filter`` (common-expression-language 0.10) copy the list they build at every
+#: step, so a macro over N items costs N²: measured 0.05 s at 1,000 strings, 2.4 s at 4,000 maps, so
+#: a hostile 100,000 conditions would block the daemon's event loop for hours at every event. The
+#: rules therefore see at most MAX_LIST items of any one list and MAX_TOTAL items of all lists
+#: together, the keys of maps counted as items (a macro over a map iterates its keys). Nested macros
+#: cost each inner list's square: a MiniCluster of 300 containers each with 300 volumes, built for
+#: it, takes 0.7 s (measured). Real objects hold a handful of conditions, jobs or containers.
+MAX_LIST: Final = 128
+MAX_TOTAL: Final = 8192
+
+
+class Budget:
+    """What is left of :data:`MAX_TOTAL` for one object, and whether anything was cut."""
+
+    __slots__ = ("cut", "left")
+
+    def __init__(self) -> None:
+        self.left = MAX_TOTAL
+        self.cut = False
+
+    def take(self, items: list[Any]) -> list[Any]:
+        n = min(len(items), MAX_LIST, self.left)
+        self.left -= n
+        if n < len(items):
+            self.cut = True
+            return items[:n]
+        return items
+
+
+def prune(value: Any, needs: Needs | str, budget: Budget | None = None) -> Any:
+    """The part of ``value`` that ``needs`` reaches; the same CEL results, far fewer fields (and
+    lists cut to what ``budget`` allows: a fresh one when None)."""
+    if budget is None:
+        budget = Budget()
     if needs == FULL:
-        return value
+        return _capped(value, budget)
     assert isinstance(needs, dict)
     # Exact types first: isinstance against the Mapping ABC is several times slower, and this runs
     # per field.
@@ -220,9 +252,30 @@ def prune(value: Any, needs: Needs | str) -> Any:
         return value
     if kind is dict or (kind is not list and isinstance(value, Mapping)):
         if ELEMENT in needs:
-            return value  # a macro over a map iterates its keys; values come by indexing
-        return {k: prune(value[k], sub) for k, sub in needs.items() if k in value}
+            return _capped(value, budget)  # a macro over a map iterates its keys
+        return {k: prune(value[k], sub, budget) for k, sub in needs.items() if k in value}
     if kind is list:
         element = needs.get(ELEMENT)
-        return [prune(item, element) for item in value] if element is not None else []
+        if element is None:
+            return []
+        return [prune(item, element, budget) for item in budget.take(value)]
+    return value
+
+
+def _capped(value: Any, budget: Budget) -> Any:
+    """``value`` whole, but for its lists cut to ``budget`` (copied only where something is)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list:
+        items = budget.take(value)
+        out = [_capped(item, budget) for item in items]
+        same = len(items) == len(value) and all(a is b for a, b in zip(out, value, strict=True))
+        return value if same else out
+    if kind is dict or isinstance(value, Mapping):
+        # A macro over a map iterates its keys: the keys count against the budget as a list does.
+        keys = budget.take(list(value))
+        out_map = {k: _capped(value[k], budget) for k in keys}
+        same = len(keys) == len(value) and all(out_map[k] is value[k] for k in keys)
+        return value if same else out_map
     return value

@@ -19,7 +19,7 @@ import orjson
 from kg_exporter import objects as o
 from kg_exporter.errors import RenderError
 from kg_exporter.identity import ObjectKey
-from kg_exporter.kinds.cel import EvaluationError, context_for, prune
+from kg_exporter.kinds.cel import MAX_LIST, MAX_TOTAL, Budget, EvaluationError, context_for, prune
 from kg_exporter.kinds.data import data_of
 from kg_exporter.kinds.registry import KindRegistry
 from kg_exporter.kinds.spec import GROUPS, KindSpec
@@ -105,16 +105,24 @@ def is_folded(obj: Mapping[str, Any], kinds: KindRegistry) -> bool:
 class _Evaluator:
     """Evaluates one object's expressions, converting the (pruned) object for CEL only once."""
 
-    def __init__(self, spec: KindSpec, obj: Mapping[str, Any]) -> None:
+    def __init__(self, spec: KindSpec, obj: Mapping[str, Any], budget: Budget | None = None) -> None:
         self.spec = spec
         self._obj = obj
+        # Declared children share their parent's: MAX_TOTAL bounds the whole event's CEL work.
+        self.budget = budget if budget is not None else Budget()
         self._context: Any = None
         self._pruned: Any = None
         self.problems: list[str] = []
 
     def pruned(self) -> Any:
         if self._pruned is None:
-            self._pruned = prune(self._obj, self.spec.needs)
+            budget = self.budget
+            self._pruned = prune(self._obj, self.spec.needs, budget)
+            if budget.cut:  # bounded for CEL's quadratic macros: kinds/cel.py, MAX_LIST
+                self.problems.append(
+                    f"rules read only the first {MAX_LIST} items of each list"
+                    f" ({MAX_TOTAL} in all) of this object"
+                )
         return self._pruned
 
     def context(self) -> Any:
@@ -349,7 +357,7 @@ def _declared(ev: _Evaluator, key: ObjectKey, kinds: KindRegistry) -> list[dict[
             child = {"apiVersion": spec.api_version, "kind": kind, "metadata": meta,
                      "spec": o.mapping(raw)}  # fmt: skip
             child_key = ObjectKey(kind, key.namespace if spec.namespaced else None, name)
-            child_ev = _Evaluator(spec, child)
+            child_ev = _Evaluator(spec, child, ev.budget)
             out.append(_project(child, child_key, child_ev, None))
             ev.problems.extend(f"{rule}[{index}] ({kind}) {p}" for p in child_ev.problems)
     return out
