@@ -67,6 +67,12 @@ TOO_MANY_TERMS = {
     "@context": {f"p{i}": f"http://example.org/{i}#" for i in range(1001)},
     "@graph": [{"@id": "http://example.org/a", "p1:x": "y"}],
 }
+# A 4 KB prefix used 150 times: ~5 KB of JSON, ~600 KB of N-Triples. Read here, a 4 MiB batch
+# of such lines would have become ~500 MB in the service; the parser's path has a memory limit.
+AMPLIFIED = {
+    "@context": {"@version": 1.1, "big": "http://example.org/" + "x" * 4000 + "#"},
+    "@graph": [{"@id": "http://example.org/a", "big:p": [f"v{i}" for i in range(150)]}],
+}
 # (name, document, what becomes of it)
 TABLE: list[tuple[str, dict[str, Any], str]] = [
     *((f"rendered {name}", SUBGRAPHS[name].document, FLAT) for name in RENDERED),
@@ -92,6 +98,7 @@ TABLE: list[tuple[str, dict[str, Any], str]] = [
     ("a blank node", node(**{"ex:p": {"ex:q": "inner"}}), PARSER),
     ("a list", node(**{"ex:p": {"@list": ["a", "b"]}}), PARSER),
     ("null", node(**{"ex:p": None, "ex:q": "x"}), PARSER),
+    ("a long prefix used many times", AMPLIFIED, PARSER),
     ("over the triple limit", node(**{"ex:p": [f"v{i}" for i in range(201)]}), REFUSED),
     ("no triples", {"@context": CONTEXT, "@graph": []}, REFUSED),
     ("a node without properties", {"@context": CONTEXT, "@graph": [{"@id": "ex:a"}]}, REFUSED),
