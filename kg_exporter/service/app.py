@@ -241,12 +241,15 @@ class _Service:
             # The very bytes last written here: validated then, so nothing to parse or write.
             return _unchanged()
         self._check_depth(body)
-        if in_process(body, self.limits):
-            flat = flat_statements(body, self.limits, self.compactor)
-            self.metrics.read_bodies(flat=flat is not None)
-            statements, count = flat or checked_statements(body, self.limits, self.compactor)
+        # Rendered JSON-LD first (bounded, see flat.py); then the parser here when the body is
+        # cheap to parse and cannot expand too far (in_process); else in a worker.
+        flat = flat_statements(body, self.limits, self.compactor)
+        self.metrics.read_bodies(flat=flat is not None)
+        if flat is not None:
+            statements, count = flat
+        elif in_process(body, self.limits):
+            statements, count = checked_statements(body, self.limits, self.compactor)
         else:
-            self.metrics.read_bodies(flat=False)
             answer, statements = await self.parsers.call(
                 {"op": PARSE}, body, seconds=self.limits.parse_seconds
             )
