@@ -65,14 +65,18 @@ class _Outside(Exception):
     """The document is not in the flat profile (or not one this module can vouch for)."""
 
 
-def to_ntriples(document: Mapping[str, Any]) -> bytes | None:
+def to_ntriples(document: Mapping[str, Any], *, max_chars: int | None = None) -> bytes | None:
     """The statements of ``document`` as N-Triples, as pyoxigraph would write them (lines in
     another order, maybe), or None when the document is outside the flat profile (see the module's
     docstring) and must go through a JSON-LD processor. A document of the profile without a
-    statement gives ``b""``."""
+    statement gives ``b""``.
+
+    ``max_chars``: None as well when the statements would be longer. A short document can expand
+    to far more (a 30 KB prefix used a thousand times is 30 MB of N-Triples); a reader of
+    documents from anyone bounds it, and leaves the rest to a parser under a memory limit."""
     try:
         context = _context(document.get("@context"))
-        lines: list[str] = []
+        lines: list[str] = [] if max_chars is None else _Bounded(max_chars)
         graph = document.get("@graph")
         if graph is None:
             node = {key: value for key, value in document.items() if key != "@context"}
@@ -85,6 +89,23 @@ def to_ntriples(document: Mapping[str, Any]) -> bytes | None:
         return "".join(lines).encode("utf-8")
     except (_Outside, UnicodeEncodeError):  # UnicodeEncodeError: a lone surrogate
         return None
+
+
+class _Bounded(list[str]):
+    """Lines that may not add up to more than ``left`` characters (the check costs a Python call
+    per line, so only readers that need it pay for it)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int) -> None:
+        super().__init__()
+        self.left = left
+
+    def append(self, line: str) -> None:
+        self.left -= len(line)
+        if self.left < 0:
+            raise _Outside
+        super().append(line)
 
 
 #: The contexts seen, by their items: documents rendered by one process share a handful, and the

@@ -36,6 +36,9 @@ from kg_exporter.service.validation import (
 )
 from kg_exporter.sink.jsonld import Compactor
 
+#: How much longer than its body a document's N-Triples may be on this path (rendered: ~3x).
+_EXPANSION = 8
+
 
 def flat_statements(
     body: bytes,
@@ -56,9 +59,11 @@ def flat_statements(
         document = _compact_object(body)
         if document is None:
             return None
-    statements = flatld.to_ntriples(document)
+    # Bounded: a small body can expand to many MB (a long prefix used many times), which only a
+    # parser under a memory limit may build; rendered documents expand ~3x.
+    statements = flatld.to_ntriples(document, max_chars=_EXPANSION * len(body) + 1024)
     if not statements:
-        return None  # outside the profile, or no statement: refused by the parser's path
+        return None  # outside the profile, over the bound, or no statement: the parser's path
     count = statements.count(b"\n")
     if count > limits.max_triples:
         return None  # refused by the parser's path, with its words

@@ -28,6 +28,10 @@ class Limits:
     #: Most triples in one subgraph (413). A 2 MB ``@list`` of a million items is two million
     #: triples: one RocksDB transaction of that size took the process past 3 GB.
     max_triples: int = 100_000
+    #: Most bytes of N-Triples one subgraph's statements may take (413). A short JSON-LD body
+    #: expands without bound (a 30 KB prefix used 3,000 times: a 53 KB PUT stored 90 MB and took
+    #: the service from 72 to 251 MB); kg-exporter's 4 MiB batches expand to ~12 MB.
+    max_statement_bytes: int = 32 * MIB
     #: Longest a body's JSON-LD processing may take, seconds (422). Scoped contexts applied at
     #: every use cost (terms x uses): 360 KB took 108 s. The worker doing it is killed after this.
     parse_seconds: float = 10.0

@@ -38,6 +38,8 @@ from kg_exporter.sink.sparql import bindings, string_literal, term
 from kg_exporter.sink.subgraph_api import JSON_LD, MAX_REQUEST_BYTES, encode
 
 N_TRIPLES = "application/n-triples"
+#: Triple terms (``<<( ... )>>``) an answer may hold before it is refused unread (see :meth:`get`).
+_MAX_TRIPLE_TERMS = 64
 SPARQL_UPDATE = "application/sparql-update"
 SPARQL_JSON = "application/sparql-results+json"
 
@@ -178,6 +180,11 @@ class GraphStoreSink:
         )
         if response.status_code == 404:
             return None
+        if response.content.count(b"<<(") > _MAX_TRIPLE_TERMS:
+            # RDF 1.2 triple terms nest, and pyoxigraph's parser recurses per level: ~100,000 of
+            # them overflow the native stack (SIGSEGV, the daemon's whole process; measured).
+            # kg-exporter never writes one; a store answering thousands is not one to read.
+            raise SinkError(f"{what}: the answer holds more than {_MAX_TRIPLE_TERMS} triple terms")
         try:
             triples = [
                 quad.triple for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)

@@ -111,6 +111,14 @@ def unpropagated(terms: int, nodes: int) -> str:
     return json.dumps({"@context": context, "@graph": graph})
 
 
+def amplified(prefix_chars: int, uses: int) -> str:
+    """A short body that expands to much more: one long prefix, used ``uses`` times (30,000 x
+    3,000: 53 KB of JSON-LD, 90 MB of N-Triples)."""
+    context = {"big": "http://example.org/" + "x" * prefix_chars + "#"}
+    node = {"@id": "http://example.org/a", "big:p": [f"v{i}" for i in range(uses)]}
+    return json.dumps({"@context": context, "@graph": [node]})
+
+
 def chained_binds(steps: int) -> str:
     binds = " ".join(f"BIND(CONCAT(?s{i}, ?s{i}) AS ?s{i + 1})" for i in range(steps))
     return f'SELECT (STRLEN(?s{steps}) AS ?n) WHERE {{ BIND("0123456789" AS ?s0) {binds} }}'
@@ -180,6 +188,12 @@ ROWS = [
         put(equal_set(1_000_000)),
         422,
         TIME_OR_MEMORY,
+    ),
+    Row(
+        "PUT 53 KB that expands to 90 MB (a 30 KB prefix used 3,000 times)",
+        put(amplified(30_000, 3_000)),
+        413,
+        "statements too large",
     ),
     Row(
         "PUT an IRI whose scheme is a context term",

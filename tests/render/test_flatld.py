@@ -251,3 +251,11 @@ def test_what_is_remembered_stays_bounded_whatever_the_documents() -> None:
     for known in flatld._CONTEXTS.values():
         assert len(known.ids) <= flatld._MAX_IRIS and len(known.vocab) <= flatld._MAX_IRIS
         assert all(len(iri) <= flatld._MAX_REMEMBERED_CHARS for iri in known.ids.values())
+
+
+def test_max_chars_bounds_what_is_built() -> None:
+    document = node(**{"ex:p": [f"value {i}" for i in range(100)]})
+    full = to_ntriples(document)
+    assert full is not None
+    assert to_ntriples(document, max_chars=len(full.decode())) == full
+    assert to_ntriples(document, max_chars=len(full.decode()) - 1) is None

@@ -22,7 +22,7 @@ from rdflib.compare import isomorphic
 
 from kg_exporter.resources import context as product_context
 from kg_exporter.service import SubgraphStore, create_app
-from kg_exporter.service.batch import Entry, digest, parse_bodies, read_batch
+from kg_exporter.service.batch import Entry, digest, parse_bodies, read_batch, read_flat
 from kg_exporter.service.flat import flat_statements
 from kg_exporter.service.limits import Limits
 from kg_exporter.service.validation import BadRequest, checked_statements
@@ -67,6 +67,12 @@ TOO_MANY_TERMS = {
     "@context": {f"p{i}": f"http://example.org/{i}#" for i in range(1001)},
     "@graph": [{"@id": "http://example.org/a", "p1:x": "y"}],
 }
+# A 4 KB prefix used 150 times: ~5 KB of JSON, ~600 KB of N-Triples. Read here, a 4 MiB batch
+# of such lines would have become ~500 MB in the service; the parser's path has a memory limit.
+AMPLIFIED = {
+    "@context": {"@version": 1.1, "big": "http://example.org/" + "x" * 4000 + "#"},
+    "@graph": [{"@id": "http://example.org/a", "big:p": [f"v{i}" for i in range(150)]}],
+}
 # (name, document, what becomes of it)
 TABLE: list[tuple[str, dict[str, Any], str]] = [
     *((f"rendered {name}", SUBGRAPHS[name].document, FLAT) for name in RENDERED),
@@ -92,6 +98,7 @@ TABLE: list[tuple[str, dict[str, Any], str]] = [
     ("a blank node", node(**{"ex:p": {"ex:q": "inner"}}), PARSER),
     ("a list", node(**{"ex:p": {"@list": ["a", "b"]}}), PARSER),
     ("null", node(**{"ex:p": None, "ex:q": "x"}), PARSER),
+    ("a long prefix used many times", AMPLIFIED, PARSER),
     ("over the triple limit", node(**{"ex:p": [f"v{i}" for i in range(201)]}), REFUSED),
     ("no triples", {"@context": CONTEXT, "@graph": []}, REFUSED),
     ("a node without properties", {"@context": CONTEXT, "@graph": [{"@id": "ex:a"}]}, REFUSED),
@@ -264,3 +271,36 @@ async def test_a_burst_of_rendered_documents_never_reaches_the_parser(
     again = await c.post("/subgraph", content=body, headers=NDJSON)
     assert {r.get("unchanged") for r in again.json()["results"]} == {True}
     assert store.count() == len(SUBGRAPHS)
+
+
+async def test_a_large_batch_is_read_off_the_event_loop(
+    client: tuple[httpx.AsyncClient, SubgraphStore, CollectorRegistry],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A full 4 MiB batch takes ~0.12 s to read: on the event loop it would hold up every other
+    # request (health probes, queries). A small one (a daemon's lone start) stays on the loop.
+    import threading
+
+    from kg_exporter.service import app
+
+    threads: list[bool] = []
+
+    def recording(*args: Any) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return read_flat(*args)
+
+    monkeypatch.setattr(app, "read_flat", recording)
+    c, _, _ = client
+    names = sorted(SUBGRAPHS)
+
+    def batch(first: int, count: int) -> bytes:
+        return b"".join(
+            orjson.dumps({"id": f"c1:{i}", "document": SUBGRAPHS[names[i % len(names)]].document})
+            + b"\n"
+            for i in range(first, first + count)
+        )
+
+    small = await c.post("/subgraph", content=batch(0, 1), headers=NDJSON)
+    large = await c.post("/subgraph", content=batch(1, 200), headers=NDJSON)  # ~1 MB
+    assert {r["status"] for r in small.json()["results"] + large.json()["results"]} == {201}
+    assert threads == [True, False]

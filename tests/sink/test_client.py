@@ -250,6 +250,11 @@ def test_an_empty_or_missing_token_file_is_a_settings_error(tmp_path: Path) -> N
         ("subgraph", Reply(200, '{"ids": []}'), "list"),
         ("graph-store", Reply(200, "this is not n-triples", content_type="text/plain"), "get"),
         ("graph-store", Reply(200, '{"head": {}}'), "list"),
+        (  # triple terms nested 100,000 deep overflowed pyoxigraph's parser: SIGSEGV
+            "graph-store",
+            Reply(200, "<s> <p> " + "<<( <s> <p> " * 100_000 + "<o>" + " )>>" * 100_000 + " .\n"),
+            "get",
+        ),
         ("glaciation", Reply(200, '"Success"'), "get"),
         ("glaciation", Reply(200, "<html/>", content_type="text/html"), "list"),
         ("glaciation", Reply(200, '{"results": {"bindings": [{"g": {"type": "?"}}]}}'), "list"),
