@@ -193,9 +193,22 @@ def check_statement_bytes(statements: bytes, limits: Limits) -> None:
         raise BadRequest(
             413,
             "statements too large",
-            f"a subgraph's statements take at most {limits.max_statement_bytes} bytes as "
-            "N-Triples",
+            f"a subgraph's statements take at most {limits.max_statement_bytes} bytes as N-Triples",
         )
+
+
+BATCH_TOO_LARGE = "batch statements too large"
+
+
+def batch_too_large(limits: Limits) -> BadRequest:
+    """The refusal of a whole batch whose statements add up past ``limits.max_statement_bytes``
+    (a client then sends its subgraphs in smaller batches or one by one)."""
+    return BadRequest(
+        413,
+        BATCH_TOO_LARGE,
+        f"a batch's statements take at most {limits.max_statement_bytes} bytes as N-Triples: "
+        "send fewer subgraphs per batch",
+    )
 
 
 def expansion_bound(body: bytes) -> int:

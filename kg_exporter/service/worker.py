@@ -104,16 +104,23 @@ class _Handler:
     def parse_many(self, payload: bytes, body_format: str | None) -> tuple[dict[str, Any], bytes]:
         """Each body as :meth:`parse` answers it, in order: a result per body in the header
         (with the size of its statements), the statements one after the other as the payload."""
-        from kg_exporter.service.validation import BadRequest
+        from kg_exporter.service.validation import BadRequest, batch_too_large
 
         results: list[dict[str, Any]] = []
         parsed: list[bytes] = []
+        size = 0
         for body in split_bodies(payload):
             try:
                 statements, count = self._checked(body, body_format)
             except BadRequest as exc:
                 results.append({"ok": False, "status": exc.status, **exc.body()})
                 continue
+            size += len(statements)
+            if size > self.limits.max_statement_bytes:
+                # Small bodies can expand without bound: what one batch holds is bounded too,
+                # here and in the service (batch.py), so that no answer carries more.
+                refused = batch_too_large(self.limits)
+                return {"ok": False, "status": refused.status, **refused.body()}, b""
             results.append({"ok": True, "triples": count, "size": len(statements)})
             parsed.append(statements)
         return {"ok": True, "results": results}, b"".join(parsed)

@@ -48,6 +48,19 @@ def put(body: bytes | str) -> Attack:
     )
 
 
+def batch(documents: list[str]) -> Attack:
+    lines = b"".join(
+        b'{"id":"c1:batch-%d","document":%s}\n' % (i, document.encode())
+        for i, document in enumerate(documents)
+    )
+    return lambda url: httpx.post(
+        f"{url}/subgraph",
+        content=lines,
+        headers={**LD, "Content-Type": "application/x-ndjson"},
+        timeout=60,
+    )
+
+
 def sparql(query: str) -> Attack:
     return lambda url: httpx.post(
         f"{url}/sparql",
@@ -194,6 +207,12 @@ ROWS = [
         put(amplified(30_000, 3_000)),
         413,
         "statements too large",
+    ),
+    Row(
+        "POST a 3.5 MB batch that expands to 720 MB (120 x a 2 KB prefix used 3,000 times)",
+        batch([amplified(2_000, 3_000)] * 120),
+        413,
+        "batch statements too large",
     ),
     Row(
         "PUT an IRI whose scheme is a context term",
