@@ -97,7 +97,8 @@ def _constraint(
 
 
 def _number(value: float) -> int | float:
-    return int(value) if value.is_integer() else value
+    # orjson (the sinks' encoder) refuses integers past 64 bits: a sum of hostile "8Ei" limits.
+    return int(value) if value.is_integer() and abs(value) < 2**63 else value
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

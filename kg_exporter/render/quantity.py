@@ -18,15 +18,27 @@ _QUANTITY = re.compile(
 )
 
 
+#: Past this a value is no quantity anything measures, and as a float it would become infinity
+#: (which JSON cannot hold: orjson writes null); sums of a few thousand stay finite too.
+_LIMIT = Decimal("1e300")
+#: orjson, which the sinks encode with, refuses integers past 64 bits: larger ones are floats.
+_INT64 = 2**63
+
+
 def parse_quantity(text: object) -> Decimal | None:
-    """The value of a quantity in base units (cores, bytes, devices); None when it is not one."""
+    """The value of a quantity in base units (cores, bytes, devices); None when it is not one, or
+    is not finite, or is past 1e300."""
     if type(text) is str:
         return _parse_text(text)
     if isinstance(text, bool):
         return None
     if isinstance(text, int | float):
-        return Decimal(str(text))
+        return _bounded(Decimal(str(text)))  # a float from JSON may be inf or nan
     return None
+
+
+def _bounded(value: Decimal) -> Decimal | None:
+    return value if value.is_finite() and abs(value) <= _LIMIT else None
 
 
 @lru_cache(maxsize=4096)  # a cluster uses few distinct quantities ("250m", "128Mi") many times
@@ -39,16 +51,18 @@ def _parse_text(text: str) -> Decimal | None:
     number, suffix = match.group(1), match.group(2) or ""
     try:
         value = Decimal(number)
-        if suffix[:1] in {"e", "E"}:
-            return value.scaleb(int(suffix[1:]))
-        return value * _SUFFIX[suffix]
-    except (InvalidOperation, KeyError):
+        # The suffixes first: "E" (exa) and "Ei" (exbi) start like an exponent, and were read as
+        # one (int("i"): a ValueError out of every render of an object with "1Ei" or "1E").
+        if suffix in _SUFFIX:
+            return _bounded(value * _SUFFIX[suffix])
+        return _bounded(value.scaleb(int(suffix[1:])))
+    except (InvalidOperation, ValueError):
         return None
 
 
 def as_json_number(value: Decimal) -> int | float:
     """An exact int where the quantity is whole, else a float (JSON has no decimals)."""
     integral = value.to_integral_value()
-    if value == integral:
+    if value == integral and abs(integral) < _INT64:
         return int(integral)
     return float(value)
