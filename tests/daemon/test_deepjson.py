@@ -80,3 +80,26 @@ def test_cut_matches_a_recursive_cut(value: Any, depth: int) -> None:
 
     body = json.dumps(value).encode()
     assert json.loads(cut(body, depth)) == reference(value, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a\\ud800": ["x\\udfff", {"k": "\\uDC00"}]}',  # escapes, in keys and values
+        b'{"a\xed\xa0\x80": ["x\xed\xbf\xbf", {"k": "\xed\xb0\x80"}]}',  # raw bytes ED A0-BF
+        '{"a\\ud800": ["x\\udfff", {"k": "\\uDC00"}]}',  # text
+    ],
+)
+def test_lone_surrogates_read_as_replacement_characters(body: bytes | str) -> None:
+    value, _ = loads(body)
+    assert value == {"a\ufffd": ["x\ufffd", {"k": "\ufffd"}]}
+    assert json.loads(json.dumps(value, ensure_ascii=False).encode("utf-8")) == value
+
+
+def test_valid_pairs_and_deep_bodies_with_lone_surrogates() -> None:
+    assert loads(b'["\\ud83d\\ude00"]')[0] == ["\U0001f600"]
+    value, was_cut = loads(deep_text(5_000, '"\\ud800"'))
+    assert was_cut and "\ud800" not in json.dumps(value, ensure_ascii=False)
+    value, was_cut = loads(deep_text(900, '"\\ud800"'))  # just under the parser's limit
+    assert not was_cut and depth_of(value) == 900
+    assert "\ud800" not in json.dumps(value, ensure_ascii=False)

@@ -300,3 +300,38 @@ def test_objects_nested_past_the_parser_are_read_with_the_deep_values_cut(
                 daemon.stop()
     finally:
         sys.setrecursionlimit(limit)
+
+
+def test_lone_surrogates_over_the_wire_are_read_as_replacement_characters(
+    tmp_path: Path, metadata_service: MetadataService
+) -> None:
+    """JSON may escape a lone UTF-16 surrogate ("\\ud800"; FakeKube's encoder writes it so), and
+    json.loads keeps it in the str it makes, which no UTF-8 encoder takes: every document holding
+    one, and the sink's batch with it, failed to encode, and was retried forever. Go's decoder
+    reads it as U+FFFD: so does the daemon, and the object is written like any other."""
+    ms = metadata_service
+    with FakeKube(bookmark_interval=BOOKMARK_INTERVAL, validate=False) as fake:
+        listed = deployment("lone-listed")
+        listed["metadata"]["labels"] = {"app": "x\ud800y", "k\udc00": "v"}
+        listed["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:\udfff"
+        put(fake, {**listed, "status": {"availableReplicas": 1}})
+        daemon = SinkDaemon(fake.kubeconfig_path, ms.url, tmp_path, {})
+        daemon.ready_path = "/healthz"
+        try:
+            daemon.start()
+            watched = deployment("lone-watched")
+            watched["metadata"]["annotations"] = {"note": "\ud83d alone"}
+            put(fake, {**watched, "status": {"availableReplicas": 1}})
+            put(fake, {**deployment("good-after"), "status": {"availableReplicas": 1}})
+            names = {"lone-listed", "lone-watched", "good-after"}
+            eventually(
+                lambda: all(ms.phase(dep_id(n)) == "running" for n in names),
+                within=60,
+                what="the workloads with lone surrogates and the one after them written",
+            )
+            assert daemon.alive and healthz(daemon.url) == 200
+            log = daemon.log_text()
+            assert "Traceback" not in log, log[-5000:]
+            assert "surrogates not allowed" not in log
+        finally:
+            daemon.stop()
