@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 # RFC 3339 as the API server writes it; anything else is not exported as an xsd:dateTime.
+# \Z, not $: $ also matches before a final newline.
 _TIMESTAMP = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
+    r"(Z|[+-]([0-9]{2}):([0-9]{2}))\Z"
 )
 
 
@@ -44,8 +47,25 @@ def integer(value: object) -> int | None:
 
 
 def timestamp(value: object) -> str | None:
-    """``value`` if it is an RFC 3339 timestamp."""
-    return value if isinstance(value, str) and _TIMESTAMP.match(value) else None
+    """``value`` if it is an RFC 3339 timestamp of a real instant."""
+    if not isinstance(value, str):
+        return None
+    match = _TIMESTAMP.match(value)
+    return value if match is not None and _real_instant(match) else None
+
+
+def _real_instant(match: re.Match[str]) -> bool:
+    """The shape alone let "9999-99-99T99:99:99Z", "2026-02-30T..." or "+99:99" into documents
+    as xsd:dateTime literals no reader accepts (SHACL: "not a valid xsd:dateTime")."""
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:  # year 0, month 13, February 30, hour 24, second 60...
+        return False
+    if match.group(9) is None:
+        return True
+    offset = int(match.group(9)) * 60 + int(match.group(10))
+    return int(match.group(10)) < 60 and offset <= 14 * 60  # xsd: -14:00 to +14:00
 
 
 def string_map(value: object) -> dict[str, str]:
