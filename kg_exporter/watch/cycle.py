@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from kubernetes_asyncio.client import ApiClient
 
+from kg_exporter.errors import WatchError
 from kg_exporter.watch.stream import list_page, watch_events
 from kg_exporter.watch.targets import EventType, Handler, Target
 
@@ -41,6 +42,9 @@ async def relist(
         for obj in page.items:
             handler.listed(target, obj)
         count += len(page.items)
+        if page.continue_token is not None and page.continue_token == token:
+            # A server handing back the token it was given would page forever.
+            raise WatchError(f"listing {target}: the server repeated its continue token")
         token = page.continue_token
         if token is None:
             break

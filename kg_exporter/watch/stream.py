@@ -141,10 +141,15 @@ async def list_page(
     meta = body.get("metadata") if isinstance(body, dict) else None
     if not isinstance(meta, dict) or not isinstance(body.get("items"), list):
         raise WatchError(f"listing {target}: the answer is not a list")
+    # Both go back to the server as query parameters: a non-string was stringified by the client
+    # (a garbage resourceVersion to resume every watch from; the same "token" paged forever).
+    version, token = meta.get("resourceVersion"), meta.get("continue")
+    if not isinstance(version, str | None) or not isinstance(token, str | None):
+        raise WatchError(f"listing {target}: the answer's resourceVersion or continue is not a string")
     items = [item for item in body["items"] if isinstance(item, dict)]
     for item in items:
         item.setdefault("kind", target.kind)  # list items come without kind and apiVersion
-    return Page(items, str(meta.get("resourceVersion") or ""), meta.get("continue") or None)
+    return Page(items, version or "", token or None)
 
 
 async def watch_events(
