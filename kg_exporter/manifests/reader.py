@@ -18,6 +18,7 @@ import yaml
 
 from kg_exporter.errors import ManifestError
 from kg_exporter.manifests.construct import document
+from kg_exporter.surrogates import without_lone_surrogates
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -125,7 +126,7 @@ def _read_json(text: str, source: str) -> Iterator[Manifest | ManifestError]:
         # Python's parser recurses per level: a file nested ~100,000 deep is not a manifest.
         yield ManifestError(f"{source}: not valid JSON: nested too deeply")
         return
-    yield from _flatten(data, source, 1)
+    yield from _flatten(without_lone_surrogates(data, text), source, 1)
 
 
 def read_manifests(paths: Iterable[Path | str]) -> Iterator[Manifest | ManifestError]:

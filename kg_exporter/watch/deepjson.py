@@ -18,17 +18,11 @@ import json
 import re
 from typing import Any
 
+from kg_exporter.surrogates import without_lone_surrogates
+
 #: Values deeper than this are read as null (Python's parser stops near 1,000; the scan of a
 #: hostile object and everything reading it afterwards stay well clear of that).
 MAX_DEPTH = 200
-
-#: A lone UTF-16 surrogate may come from an escape ("\ud800") or, since json.loads decodes bytes
-#: with "surrogatepass", from raw bytes ED A0-BF. Valid escaped pairs match too (then the walk
-#: finds nothing to replace); bodies without either skip the walk.
-_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
-_SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
-_LONE = re.compile(r"[\ud800-\udfff]")
-_REPLACEMENT = "\ufffd"
 
 # A JSON string, escapes included (it may hold brackets), or one bracket.
 _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
@@ -39,14 +33,10 @@ def loads(body: bytes | str) -> tuple[Any, bool]:
     it; lone UTF-16 surrogates read as U+FFFD. ValueError as ``json.loads`` raises it for a body
     that is not JSON."""
     value, was_cut = _loads(body)
-    # json.loads keeps a lone surrogate ("\ud800") in the str it makes, which no UTF-8 encoder
-    # takes: orjson refused every document holding one, and with it the sink's whole batch, whose
-    # other workloads were then retried with it, forever. Go's decoder (the API server's) reads
-    # one as U+FFFD; so do we.
-    pattern = _SURROGATE_BYTES if isinstance(body, bytes) else _SURROGATE_TEXT
-    if pattern.search(body):  # type: ignore[arg-type]  # bytes pattern for bytes, str for str
-        value = _replace_surrogates(value)
-    return value, was_cut
+    # json.loads keeps a lone surrogate ("\ud800") in the str it makes: orjson refused every
+    # document holding one, and with it the sink's whole batch, whose other workloads were then
+    # retried with it, forever (kg_exporter/surrogates.py).
+    return without_lone_surrogates(value, body), was_cut
 
 
 def _loads(body: bytes | str) -> tuple[Any, bool]:
@@ -59,40 +49,6 @@ def _loads(body: bytes | str) -> tuple[Any, bool]:
         return json.loads(cut(raw, MAX_DEPTH)), True
     except RecursionError as exc:  # not reachable by a scan that is right; a clear error if so
         raise ValueError("nested too deeply to read") from exc
-
-
-def _clean(text: str) -> str:
-    return _LONE.sub(_REPLACEMENT, text) if _LONE.search(text) else text
-
-
-def _replace_surrogates(value: Any) -> Any:
-    """``value`` with every lone surrogate in its strings and keys replaced by U+FFFD. Iterative:
-    what json.loads made may lie almost as deep as the interpreter's recursion limit."""
-    if isinstance(value, str):
-        return _clean(value)
-    if not isinstance(value, dict | list):
-        return value
-    stack: list[Any] = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            for i, item in enumerate(node):
-                if isinstance(item, str):
-                    node[i] = _clean(item)
-                elif isinstance(item, dict | list):
-                    stack.append(item)
-        else:
-            for key in list(node):
-                item = node[key]
-                if isinstance(item, str):
-                    item = _clean(item)
-                elif isinstance(item, dict | list):
-                    stack.append(item)
-                clean_key = _clean(key)
-                if clean_key != key:
-                    del node[key]
-                node[clean_key] = item
-    return value
 
 
 def cut(body: bytes, depth: int) -> bytes:

@@ -99,3 +99,17 @@ def test_a_scalar_its_tag_cannot_build_is_an_error_with_its_line(tmp_path: Path)
     for error in errors:
         assert "not valid YAML: cannot build the !!" in str(error), error
         assert ".yaml:5: " in str(error) or "merged.yaml:1: " in str(error), error
+
+
+def test_lone_surrogates_in_json_read_as_replacement_characters(tmp_path: Path) -> None:
+    """json.loads keeps "\\ud800" as a str no UTF-8 encoder takes: `render` of such a file died
+    with a UnicodeEncodeError traceback while writing its output."""
+    path = tmp_path / "s.json"
+    path.write_text(
+        '{"apiVersion": "apps/v1", "kind": "Deployment",'
+        ' "metadata": {"name": "w", "labels": {"a\\udc00": "x\\ud800"}}}'
+    )
+    (manifest,) = read_manifests([path])
+    assert isinstance(manifest, Manifest)
+    assert manifest.obj["metadata"]["labels"] == {"a\ufffd": "x\ufffd"}
+    json.dumps(manifest.obj, ensure_ascii=False).encode("utf-8")
