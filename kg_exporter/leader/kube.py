@@ -6,7 +6,9 @@ the client's models and exceptions stop here, the elector only sees :class:`Leas
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -28,15 +30,31 @@ class KubeLeaseApi:
         self._leases = client.CoordinationV1Api(api_client)
 
     async def get(self, namespace: str, name: str) -> LeaseRecord | None:
+        # Read as JSON, not through the client's models: they raise ValueError or TypeError out of
+        # the elector for `leaseDurationSeconds: "abc"` or `renewTime: 12345`, and an ApiException
+        # for an unparsable time, on every read, so such a Lease could never be taken over.
         try:
-            lease = await self._leases.read_namespaced_lease(name, namespace)
+            # The raw aiohttp response (the stubs say V1Lease: they do not model this option).
+            response: Any = await self._leases.read_namespaced_lease(
+                name, namespace, _preload_content=False
+            )
+            try:
+                status, reason, body = response.status, response.reason, await response.read()
+            finally:
+                response.release()
         except ApiException as exc:
-            if exc.status == 404:
-                return None
             raise _error(exc, "read", namespace, name) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _unreachable(exc, "read", namespace, name) from exc
-        return _record(lease)
+        if status == 404:
+            return None
+        if not 200 <= status <= 299:
+            raise _error(ApiException(status=status, reason=reason), "read", namespace, name)
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise LeaseApiError(f"read lease {namespace}/{name}: the answer is not JSON") from exc
+        return _record_of(data)
 
     async def create(self, namespace: str, name: str, record: LeaseRecord) -> LeaseRecord:
         body = _lease(namespace, name, record)
@@ -87,6 +105,43 @@ def _record(lease: Any) -> LeaseRecord:
         lease_transitions=int(spec.lease_transitions or 0),
         resource_version=lease.metadata.resource_version,
     )
+
+
+def _record_of(data: Any) -> LeaseRecord:
+    """A Lease as JSON → its record; a field of the wrong type, or a time that does not parse,
+    reads as absent (nobody holds a lease without a holder; its age is timed from our read)."""
+    lease = _mapping(data)
+    spec, meta = _mapping(lease.get("spec")), _mapping(lease.get("metadata"))
+    holder, version = spec.get("holderIdentity"), meta.get("resourceVersion")
+    return LeaseRecord(
+        holder_identity=holder if isinstance(holder, str) else "",
+        lease_duration_seconds=_int32(spec.get("leaseDurationSeconds")),
+        acquire_time=_time(spec.get("acquireTime")),
+        renew_time=_time(spec.get("renewTime")),
+        lease_transitions=max(_int32(spec.get("leaseTransitions")), 0),
+        resource_version=version if isinstance(version, str) else None,
+    )
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int32(value: object) -> int:
+    # The API server's fields are int32: anything else, written back, would be refused forever.
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31 - 1:
+        return value
+    return 0
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def _error(

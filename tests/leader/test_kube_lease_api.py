@@ -94,3 +94,41 @@ async def test_a_lease_someone_else_left_without_a_spec_is_free_to_take(
     assert read is not None and read.holder_identity == "" and read.renew_time is None
     elector = LeaderElector(ElectionConfig("kg", "default", "a"), leases)
     assert await elector.try_acquire_or_renew() is Attempt.HELD
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"leaseDurationSeconds": "abc", "holderIdentity": "other"}, Attempt.HELD),
+        ({"leaseTransitions": "x"}, Attempt.HELD),
+        ({"leaseTransitions": 2**70}, Attempt.HELD),
+        ({"renewTime": 12345, "holderIdentity": "other", "leaseDurationSeconds": 15}, Attempt.HELD_BY_OTHER),
+        ({"renewTime": "garbage", "holderIdentity": "other", "leaseDurationSeconds": 15}, Attempt.HELD_BY_OTHER),
+        ({"acquireTime": "9999-99-99T00:00:00Z"}, Attempt.HELD),
+        ({"holderIdentity": ["a"], "leaseDurationSeconds": 15}, Attempt.HELD),
+        ("a string", Attempt.HELD),
+    ],
+)  # fmt: skip
+async def test_a_lease_with_wrong_typed_fields_is_read_not_raised(
+    spec: object, expected: Attempt
+) -> None:
+    """Before, the client's models raised ValueError/TypeError out of the elector for the first
+    three and the fourth, and LeaseApiError on every read for the fifth and sixth: such a Lease
+    could never be taken. A wrong-typed field now reads as absent (no holder: free; a holder with
+    a wrong duration: free; a holder with a valid duration: held until it expires by our clock)."""
+    with FakeKube(validate=False) as fake:
+        fake.create(
+            {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": "kg", "namespace": "default"},
+                "spec": spec,
+            }
+        )
+        api = await config.new_client_from_config(config_file=str(fake.kubeconfig_path))
+        async with api:
+            elector = LeaderElector(ElectionConfig("kg", "default", "a"), KubeLeaseApi(api))
+            assert await elector.try_acquire_or_renew() is expected
+            if expected is Attempt.HELD:
+                read = await KubeLeaseApi(api).get("default", "kg")
+                assert read is not None and read.holder_identity == "a"
