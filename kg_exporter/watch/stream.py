@@ -148,7 +148,9 @@ async def list_page(
         raise WatchError(f"listing {target}: the answer's resourceVersion or continue is not a string")
     items = [item for item in body["items"] if isinstance(item, dict)]
     for item in items:
-        item.setdefault("kind", target.kind)  # list items come without kind and apiVersion
+        # List items come without kind and apiVersion. Whatever an item says, it is of the kind
+        # its collection serves: a "Job" in the Deployments' answer would be a phantom Job.
+        item["kind"] = target.kind
     return Page(items, version or "", token or None)
 
 
@@ -215,5 +217,5 @@ def _event(target: Target, line: bytes) -> RawEvent:
         code = obj.get("code")
         raise _status_error(code if isinstance(code, int) else 500, obj)
     if event_type != "BOOKMARK":
-        obj.setdefault("kind", target.kind)
+        obj["kind"] = target.kind  # as for listed items: the collection's kind, whatever it says
     return RawEvent(event_type, obj)
