@@ -9,16 +9,34 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from kubernetes_asyncio.client import ApiClient
 
 from kg_exporter.watch import open_api_client
 from tests.daemon.harness import eventually
 from tests.daemon.test_watch import Mirror, Running, watcher
 from tests.fakekube.kubeconfig import write_kubeconfig
+
+Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def _serve(deployments: Answer, tmp_path: Path) -> tuple[web.AppRunner, ApiClient]:
+    """A server answering the Deployments collection with ``deployments``; a client of it."""
+    app = web.Application()
+    app.router.add_get("/apis/apps/v1/deployments", deployments)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}", None)
+    return runner, await open_api_client(kubeconfig)
+
 
 NOT_A_STRING = "resourceVersion or continue is not a string"
 
@@ -44,15 +62,7 @@ async def test_a_listing_with_garbage_metadata_is_retried_not_fatal(
             return web.json_response({"kind": "Status", "code": 500}, status=500)
         return web.json_response({"kind": "DeploymentList", "metadata": metadata, "items": []})
 
-    app = web.Application()
-    app.router.add_get("/apis/apps/v1/deployments", deployments)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}", None)
-    client = await open_api_client(kubeconfig)
+    runner, client = await _serve(deployments, tmp_path)
     caplog.set_level(logging.WARNING, "kg_exporter.watch")
     try:
         async with Running(w := watcher(client, watcher_mirror := Mirror())):
@@ -84,15 +94,7 @@ async def test_objects_are_of_their_collections_kind_whatever_they_say(tmp_path:
         await asyncio.sleep(0.5)  # then the stream ends; the watcher resumes
         return response
 
-    app = web.Application()
-    app.router.add_get("/apis/apps/v1/deployments", deployments)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}", None)
-    client = await open_api_client(kubeconfig)
+    runner, client = await _serve(deployments, tmp_path)
     try:
         mirror = Mirror()
         async with Running(watcher(client, mirror)):
