@@ -240,9 +240,9 @@ class _Service:
         if not create_only and self.store.unchanged(subgraph_id, digest):
             # The very bytes last written here: validated then, so nothing to parse or write.
             return _unchanged()
-        self._check_depth(body)
         # Rendered JSON-LD first (bounded, see flat.py); then the parser here when the body is
-        # cheap to parse and cannot expand too far (in_process); else in a worker.
+        # cheap to parse and cannot expand too far (in_process); else in a worker. The first two
+        # refuse a body nested too deeply themselves; only the worker's path checks it here.
         flat = flat_statements(body, self.limits, self.compactor)
         self.metrics.read_bodies(flat=flat is not None)
         if flat is not None:
@@ -250,6 +250,7 @@ class _Service:
         elif in_process(body, self.limits):
             statements, count = checked_statements(body, self.limits, self.compactor)
         else:
+            self._check_depth(body)
             answer, statements = await self.parsers.call(
                 {"op": PARSE}, body, seconds=self.limits.parse_seconds
             )
